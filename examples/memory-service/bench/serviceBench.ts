@@ -1,0 +1,752 @@
+// `npm run bench -w memory-service`: the service's performance benchmark. Every scenario
+// runs alternately with its baseline (A B A B …) in this one script and reports medians
+// and ratios; figures go to docs/benchmarks.md and a latency chart to docs/.
+//
+// Knobs: BENCH_SECONDS (measured seconds per run, default 8), BENCH_ROUNDS (pairs per
+// scenario, default 2), BENCH_CONNECTIONS (default 50), BENCH_MEMORIES (default 10000),
+// BENCH_USERS (default 500). Longer: BENCH_SECONDS=30 BENCH_ROUNDS=3.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Client, Pool } from 'pg';
+import { createClient } from 'redis';
+import { machineLine, writeSection } from '../../../scripts/bench-report.mjs';
+import { createRandom, SEARCH_TERMS, userId, zipf } from '../src/dataset';
+import { statements } from '../src/memoryRepository';
+import { migrate } from '../src/migrate';
+import { seedDatabase } from '../src/seed';
+import { type BenchCollector, startBenchCollector } from './benchCollector';
+import { latencyChart } from './latencyChart';
+
+const env = process.env;
+const num = (name: string, d: number) => (env[name] && Number(env[name]) > 0 ? Number(env[name]) : d);
+const SECONDS = num('BENCH_SECONDS', 8);
+const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3);
+const ROUNDS = num('BENCH_ROUNDS', 2);
+const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
+const MEMORIES = num('BENCH_MEMORIES', 10_000);
+const USERS = num('BENCH_USERS', 500);
+const RESPONSE_SECONDS = num('BENCH_RESPONSE_SECONDS', 4);
+const ZIPF_S = 1.1;
+const root = join(__dirname, '..', '..', '..');
+const serviceDir = join(__dirname, '..');
+const docsDir = join(root, 'docs');
+const DB_NAME = 'mem0_memory_bench';
+const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? (s[m] as number)
+      : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const pct = (sorted: number[], p: number) =>
+  sorted.length === 0
+    ? Number.NaN
+    : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
+const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a');
+const change = (a: number, b: number) =>
+  Number.isFinite(a / b) ? `${a >= b ? '+' : '−'}${Math.abs((100 * (a - b)) / b).toFixed(0)}%` : 'n/a';
+
+/** CPU ticks (user+system) and peak RSS of a process, from /proc. */
+function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime and stime are fields 14 and 15.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+    return { cpuSeconds: ticks / CLK_TCK, peakRssMb: hwm ? Number(hwm[1]) / 1024 : Number.NaN };
+  } catch {
+    return { cpuSeconds: Number.NaN, peakRssMb: Number.NaN };
+  }
+}
+
+type Variant = {
+  label: string;
+  env?: Record<string, string>;
+  preload?: string[];
+};
+
+type RunResult = {
+  label: string;
+  requests: number;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  dbQueries: number;
+  cacheHits: number;
+  cacheMisses: number;
+  cpuSeconds: number;
+  peakRssMb: number;
+  bytesPerResponse: number;
+};
+
+type Service = { url: string; child: ChildProcess; stop(): Promise<void> };
+
+async function startServiceProcess(databaseUrl: string, v: Variant): Promise<Service> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...(v.preload ?? []), 'dist/server.js'], {
+    cwd: serviceDir,
+    env: {
+      ...env,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      MEM0_SLOW_QUERY_MS: '1000',
+      MEM0_LOG_LEVEL: 'warn',
+      OTEL_SDK_DISABLED: 'true',
+      ...v.env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service (${v.label}) exited: ${err}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`service (${v.label}) not up in 30 s: ${err}`);
+    }
+    await sleep(100);
+  }
+  return {
+    url,
+    child,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(12_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function stats(url: string) {
+  const s = (await (await fetch(`${url}/internal/stats`)).json()) as {
+    cache?: { hits?: number; misses?: number };
+    db?: { queries?: number };
+  };
+  return { hits: s.cache?.hits ?? 0, misses: s.cache?.misses ?? 0, queries: s.db?.queries ?? 0 };
+}
+
+/** The read/write mix: 90% reads over Zipf-distributed users, 10% writes. */
+function mixedRequests(ids: Map<string, string[]>, seed: number) {
+  const random = createRandom(seed);
+  const pickUser = zipf(USERS, ZIPF_S, random);
+  return [
+    {
+      setupRequest: (req: Record<string, unknown>) => {
+        const u = userId(pickUser());
+        const r = random();
+        if (r < 0.08) {
+          return {
+            ...req,
+            method: 'POST',
+            path: '/v1/memories',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              user_id: u,
+              content: `bench note ${Math.floor(random() * 1e9)} about jazz concerts`,
+            }),
+          };
+        }
+        const mine = ids.get(u) ?? [];
+        if (r < 0.1 && mine.length) {
+          const id = mine[Math.floor(random() * mine.length)];
+          return {
+            ...req,
+            method: 'PATCH',
+            path: `/v1/memories/${id}`,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ metadata: { touched: Math.floor(random() * 1e6) } }),
+          };
+        }
+        if (r < 0.55)
+          return { ...req, method: 'GET', path: `/v1/memories?user_id=${u}&limit=20`, headers: {} };
+        if (r < 0.8) {
+          const q = SEARCH_TERMS[Math.floor(random() * SEARCH_TERMS.length)];
+          return {
+            ...req,
+            method: 'GET',
+            path: `/v1/memories/search?user_id=${u}&q=${q}&limit=10`,
+            headers: {},
+          };
+        }
+        const id = mine.length ? mine[Math.floor(random() * Math.min(mine.length, 20))] : undefined;
+        if (id) return { ...req, method: 'GET', path: `/v1/memories/${id}`, headers: {} };
+        return { ...req, method: 'GET', path: `/v1/memories?user_id=${u}&limit=20`, headers: {} };
+      },
+    },
+  ];
+}
+
+type LoadOpts = {
+  requests: unknown[];
+  seconds: number;
+  warmupSeconds?: number;
+  headers?: Record<string, string>;
+  reconnectRate?: number;
+};
+
+function load(
+  url: string,
+  o: LoadOpts,
+): Promise<{ result: autocannon.Result; latencies: number[]; bytes: number }> {
+  const latencies: number[] = [];
+  let bytes = 0;
+  return new Promise((resolve, reject) => {
+    const inst = autocannon(
+      {
+        url,
+        connections: CONNECTIONS,
+        duration: o.seconds,
+        requests: o.requests as autocannon.Request[],
+        headers: o.headers,
+        ...(o.reconnectRate ? { reconnectRate: o.reconnectRate } : {}),
+      },
+      (err, result) =>
+        err ? reject(err) : resolve({ result, latencies: latencies.sort((a, b) => a - b), bytes }),
+    );
+    inst.on('response', (_c: unknown, _s: number, resBytes: number, ms: number) => {
+      latencies.push(ms);
+      bytes += resBytes;
+    });
+  });
+}
+
+async function measure(
+  databaseUrl: string,
+  v: Variant,
+  requests: () => unknown[],
+  loadOpts: Partial<LoadOpts> = {},
+): Promise<RunResult> {
+  const svc = await startServiceProcess(databaseUrl, v);
+  try {
+    const seconds = loadOpts.seconds ?? SECONDS;
+    const warmup = loadOpts.warmupSeconds ?? WARMUP_SECONDS;
+    if (warmup > 0) await load(svc.url, { ...loadOpts, requests: requests(), seconds: warmup });
+    const s0 = await stats(svc.url);
+    const p0 = procStats(svc.child.pid as number);
+    const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: requests(), seconds });
+    const p1 = procStats(svc.child.pid as number);
+    const s1 = await stats(svc.url);
+    const n = result.requests.total;
+    const r: RunResult = {
+      label: v.label,
+      requests: n,
+      rps: n / seconds,
+      p50: pct(latencies, 50),
+      p95: pct(latencies, 95),
+      p99: pct(latencies, 99),
+      errors: result.errors + result.timeouts,
+      non2xx: result.non2xx,
+      // The two /internal/stats calls themselves run no query.
+      dbQueries: s1.queries - s0.queries,
+      cacheHits: s1.hits - s0.hits,
+      cacheMisses: s1.misses - s0.misses,
+      cpuSeconds: p1.cpuSeconds - p0.cpuSeconds,
+      peakRssMb: p1.peakRssMb,
+      bytesPerResponse: n > 0 ? bytes / n : Number.NaN,
+    };
+    log(
+      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / n)}  cpu ${f2(r.cpuSeconds)} s  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
+    );
+    return r;
+  } finally {
+    await svc.stop();
+  }
+}
+
+/** Runs the variants alternately for ROUNDS rounds and returns the runs per variant. */
+async function alternate(
+  title: string,
+  databaseUrl: string,
+  variants: Variant[],
+  requests: () => unknown[],
+  loadOpts: Partial<LoadOpts> = {},
+  beforeEach?: () => Promise<void>,
+) {
+  log(`\n${title}`);
+  const runs = new Map<string, RunResult[]>(variants.map((v) => [v.label, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Swap the order every round so neither side always runs on a warmer machine.
+    const order = round % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      await beforeEach?.();
+      runs.get(v.label)?.push(await measure(databaseUrl, v, requests, loadOpts));
+    }
+  }
+  return runs;
+}
+
+type Summary = {
+  label: string;
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  qPerReq: number;
+  hitRate: number;
+  cpuPer10k: number;
+  rssMb: number;
+  bytes: number;
+  non2xx: number;
+  errors: number;
+};
+
+function summarize(label: string, rs: RunResult[]): Summary {
+  return {
+    label,
+    rps: median(rs.map((r) => r.rps)),
+    p50: median(rs.map((r) => r.p50)),
+    p95: median(rs.map((r) => r.p95)),
+    p99: median(rs.map((r) => r.p99)),
+    qPerReq: median(rs.map((r) => r.dbQueries / r.requests)),
+    hitRate: median(
+      rs.map((r) => (r.cacheHits + r.cacheMisses > 0 ? r.cacheHits / (r.cacheHits + r.cacheMisses) : 0)),
+    ),
+    cpuPer10k: median(rs.map((r) => (r.cpuSeconds / r.requests) * 10_000)),
+    rssMb: median(rs.map((r) => r.peakRssMb)),
+    bytes: median(rs.map((r) => r.bytesPerResponse)),
+    non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+    errors: rs.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+async function ensureDatabase(): Promise<string> {
+  const base = new URL(env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test');
+  base.pathname = '/postgres';
+  const admin = new Client({ connectionString: base.toString() });
+  await admin.connect();
+  try {
+    const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
+    if (r.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
+  } finally {
+    await admin.end();
+  }
+  base.pathname = `/${DB_NAME}`;
+  return base.toString();
+}
+
+async function pgStatStatementsAvailable(pool: Pool): Promise<boolean> {
+  try {
+    const r = await pool.query("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'");
+    if (!String(r.rows[0]?.setting ?? '').includes('pg_stat_statements')) return false;
+    await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deleteRedisPrefix(prefix: string) {
+  const redis = createClient({ url: env.REDIS_URL || 'redis://127.0.0.1:6379' });
+  await redis.connect();
+  try {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+      if (keys.length) await redis.del(keys);
+    }
+  } finally {
+    await redis.close();
+  }
+}
+
+// ── Scenario 2: indexed schema + keyset/tsvector queries vs a naive schema ──────────
+const NAIVE = {
+  setup: `
+    DROP TABLE IF EXISTS memories_naive;
+    CREATE TABLE memories_naive AS SELECT id, user_id, content, metadata, created_at, updated_at FROM memories;
+    ALTER TABLE memories_naive ADD PRIMARY KEY (id);
+    ANALYZE memories_naive;`,
+  // What a first version usually looks like: OFFSET paging, tsvector computed per row.
+  listFirst: `SELECT id, user_id, content, metadata, created_at, updated_at FROM memories_naive
+    WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+  search: `SELECT id, user_id, content, metadata, created_at, updated_at FROM memories_naive
+    WHERE user_id = $1 AND to_tsvector('english', content) @@ websearch_to_tsquery('english', $2)
+    ORDER BY created_at DESC LIMIT $3`,
+};
+
+async function timeQueries(
+  pool: Pool,
+  label: string,
+  queries: Array<{ name: string; text: string; values: unknown[] }>,
+) {
+  const times: number[] = [];
+  for (const q of queries) {
+    const t = process.hrtime.bigint();
+    await pool.query(q);
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  return {
+    label,
+    p50: pct(times, 50),
+    p95: pct(times, 95),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+  };
+}
+
+async function queryScenario(databaseUrl: string) {
+  log('\nScenario 2 — indexed schema + keyset pagination + stored tsvector vs naive schema (query time, ms)');
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  await pool.query(NAIVE.setup);
+  const N = num('BENCH_QUERIES', 300);
+  const makeQueries = (kind: 'list' | 'page5' | 'search', naive: boolean, seed: number) => {
+    const random = createRandom(seed);
+    const pickUser = zipf(USERS, ZIPF_S, random);
+    return Array.from({ length: N }, () => {
+      const u = userId(pickUser());
+      const term = SEARCH_TERMS[Math.floor(random() * SEARCH_TERMS.length)] as string;
+      if (kind === 'search')
+        return naive
+          ? { name: 'naive_search', text: NAIVE.search, values: [u, term, 10] }
+          : { name: 'opt_search', text: statements.search, values: [u, term, 10] };
+      if (kind === 'list')
+        return naive
+          ? { name: 'naive_list', text: NAIVE.listFirst, values: [u, 21, 0] }
+          : { name: 'opt_list', text: statements.listFirst, values: [u, 21] };
+      // Page 5: OFFSET 80 vs a keyset cursor far in the past of the newest rows.
+      return naive
+        ? { name: 'naive_list', text: NAIVE.listFirst, values: [u, 21, 80] }
+        : {
+            name: 'opt_list_after',
+            text: statements.listAfter,
+            values: [u, '2000-01-01T00:00:00Z', '00000000-0000-4000-8000-000000000000', 21],
+          };
+    });
+  };
+  const out: Array<{ kind: string; opt: number[]; naive: number[]; optP95: number[]; naiveP95: number[] }> =
+    [];
+  for (const kind of ['list', 'page5', 'search'] as const) {
+    const row = {
+      kind,
+      opt: [] as number[],
+      naive: [] as number[],
+      optP95: [] as number[],
+      naiveP95: [] as number[],
+    };
+    for (let round = 0; round < Math.max(2, ROUNDS); round++) {
+      const order = round % 2 === 0 ? [false, true] : [true, false];
+      for (const naive of order) {
+        const r = await timeQueries(pool, kind, makeQueries(kind, naive, 100 + round));
+        (naive ? row.naive : row.opt).push(r.mean);
+        (naive ? row.naiveP95 : row.optP95).push(r.p95);
+      }
+    }
+    log(
+      `  ${kind.padEnd(8)} optimised mean ${f2(median(row.opt))} ms  naive mean ${f2(median(row.naive))} ms`,
+    );
+    out.push(row);
+  }
+  await pool.query('DROP TABLE IF EXISTS memories_naive');
+  await pool.end();
+  return out;
+}
+
+async function main() {
+  const started = Date.now();
+  if (!existsSync(join(serviceDir, 'dist', 'server.js'))) {
+    throw new Error(
+      'examples/memory-service/dist/server.js is missing: run `npx tsc -b examples/memory-service` (or npm run build) first',
+    );
+  }
+  const databaseUrl = await ensureDatabase();
+  const pool = new Pool({ connectionString: databaseUrl, max: 2 });
+  await migrate(pool);
+  log(`Seeding ${MEMORIES} memories for ${USERS} users into ${DB_NAME}…`);
+  await seedDatabase(pool, { count: MEMORIES, users: USERS });
+  const idRows = await pool.query<{ user_id: string; id: string }>('SELECT user_id, id FROM memories');
+  const ids = new Map<string, string[]>();
+  for (const r of idRows.rows) {
+    const list = ids.get(r.user_id) ?? [];
+    list.push(r.id);
+    ids.set(r.user_id, list);
+  }
+  const statStatements = await pgStatStatementsAvailable(pool);
+  await pool.end();
+  log(
+    `pg queries per request: ${statStatements ? 'pg_stat_statements' : "the service's own query counter (pg_stat_statements is not in shared_preload_libraries here)"}`,
+  );
+
+  const sections: string[] = [];
+  const chart: Array<{ group: string; label: string; p50: number; p95: number; p99: number }> = [];
+
+  // ── Scenario 1: cache on vs off ──
+  let prefixN = 0;
+  const prefixes: string[] = [];
+  const cacheRuns = await alternate(
+    `Scenario 1 — cache on vs cache off (${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds)`,
+    databaseUrl,
+    [
+      { label: 'cache off (baseline)', env: { MEM0_CACHE: 'off' } },
+      {
+        label: 'cache on',
+        get env() {
+          // A fresh key prefix per run: each cache-on run starts cold, like a fresh deploy.
+          const p = `bench:memory-service:${process.pid}:${prefixN++}:`;
+          prefixes.push(p);
+          return { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: p };
+        },
+      },
+    ],
+    () => mixedRequests(ids, 1000 + prefixN),
+  );
+  for (const p of prefixes) await deleteRedisPrefix(p).catch(() => {});
+  const off = summarize('cache off (baseline)', cacheRuns.get('cache off (baseline)') ?? []);
+  const on = summarize('cache on', cacheRuns.get('cache on') ?? []);
+  chart.push({ group: 'cache', label: 'cache off', ...off }, { group: 'cache', label: 'cache on', ...on });
+  sections.push(
+    [
+      `### 1. Cache on vs off — ${CONNECTIONS} connections, Zipf(s=${ZIPF_S}) over ${USERS} users, ${MEMORIES} memories, 90% reads / 10% writes`,
+      '',
+      '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[off, on].map(
+        (s) =>
+          `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s.label.startsWith('cache on') ? `${(100 * s.hitRate).toFixed(1)}%` : '—'} | ${f2(s.cpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`,
+      ),
+      '',
+      `Cache on vs off: throughput ${ratio(on.rps, off.rps)}, p95 ${change(on.p95, off.p95)}, pg queries per request ${change(on.qPerReq, off.qPerReq)}, CPU per request ${change(on.cpuPer10k, off.cpuPer10k)}, peak RSS ${change(on.rssMb, off.rssMb)}. Targets: p95 < 200 ms, hit rate ≥ 80%, pg queries −80%, CPU per request −30%.`,
+      `pg queries counted by ${statStatements ? 'pg_stat_statements' : 'the service’s query counter (pg_stat_statements not preloaded on this server)'}; CPU and peak RSS (VmHWM) read from /proc of the server process.`,
+    ].join('\n'),
+  );
+
+  // ── Scenario 2: schema/query optimisation ──
+  const q = await queryScenario(databaseUrl);
+  sections.push(
+    [
+      '### 2. Indexed schema + keyset pagination + stored tsvector vs naive schema (SQL time per query, client-side, ms)',
+      '',
+      '| query | optimised mean | naive mean | change | optimised p95 | naive p95 |',
+      '| --- | ---: | ---: | ---: | ---: | ---: |',
+      ...q.map(
+        (r) =>
+          `| ${r.kind === 'list' ? 'list, first page' : r.kind === 'page5' ? 'list, page 5 (keyset vs OFFSET 80)' : 'full-text search'} | ${f2(median(r.opt))} | ${f2(median(r.naive))} | ${change(median(r.opt), median(r.naive))} | ${f2(median(r.optP95))} | ${f2(median(r.naiveP95))} |`,
+      ),
+      '',
+      'Naive: only a primary key, `OFFSET` paging, `to_tsvector()` computed per row. Optimised: composite (user_id, created_at, id) index, keyset cursor, GIN index on a stored tsvector. Target −50%.',
+    ].join('\n'),
+  );
+
+  // ── Scenario 3: preload cost ──
+  const variants: Variant[] = [{ label: 'no preload (baseline)' }];
+  let collector: BenchCollector | undefined;
+  const notes: string[] = [];
+  let ourRegister: string | undefined;
+  try {
+    ourRegister = require.resolve('@mem0-stack/otel/register', { paths: [serviceDir] });
+  } catch {
+    notes.push('`@mem0-stack/otel/register` was not available when this ran: the preload rows are missing.');
+  }
+  collector = await startBenchCollector(root).catch((err: Error) => {
+    notes.push(`collector: ${err.message}`);
+    return undefined;
+  });
+  const otelEnv = (c: BenchCollector | undefined) => ({
+    OTEL_SDK_DISABLED: 'false',
+    OTEL_SERVICE_NAME: 'memory-service-bench',
+    ...(c ? { OTEL_EXPORTER_OTLP_ENDPOINT: c.endpoint } : {}),
+    OTEL_METRIC_EXPORT_INTERVAL: '10000',
+  });
+  if (ourRegister)
+    variants.push({
+      label: '@mem0-stack/otel preload',
+      preload: ['--require', ourRegister],
+      env: otelEnv(collector),
+    });
+  variants.push({
+    label: 'auto-instrumentations-node/register',
+    preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+    env: {
+      ...otelEnv(collector),
+      OTEL_TRACES_EXPORTER: 'otlp',
+      OTEL_METRICS_EXPORTER: 'otlp',
+      OTEL_LOGS_EXPORTER: 'otlp',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
+    },
+  });
+  let preloadRuns: Map<string, RunResult[]>;
+  try {
+    preloadRuns = await alternate(
+      `Scenario 3 — preload cost (${collector ? `exporting to ${collector.kind}` : 'no collector'}), cache on`,
+      databaseUrl,
+      variants.map((v) => ({
+        ...v,
+        env: {
+          MEM0_CACHE: 'on',
+          MEM0_CACHE_PREFIX: `bench:memory-service:${process.pid}:preload:`,
+          ...v.env,
+        },
+      })),
+      () => mixedRequests(ids, 2000),
+    );
+  } finally {
+    await collector?.stop();
+    await deleteRedisPrefix(`bench:memory-service:${process.pid}:preload:`).catch(() => {});
+  }
+  const base = summarize('no preload (baseline)', preloadRuns.get('no preload (baseline)') ?? []);
+  const pre = variants.map((v) => summarize(v.label, preloadRuns.get(v.label) ?? []));
+  for (const s of pre) chart.push({ group: 'preload', label: s.label.replace(' (baseline)', ''), ...s });
+  sections.push(
+    [
+      `### 3. Preload cost — ${collector ? collector.describe : 'no collector available'}`,
+      '',
+      '| variant | req/s | throughput vs no preload | p50 ms | p95 ms | p99 ms | CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...pre.map(
+        (s) =>
+          `| ${s.label} | ${f1(s.rps)} | ${ratio(s.rps, base.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.cpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`,
+      ),
+      '',
+      'Targets: @mem0-stack/otel ≥ 0.9× of no preload, and ahead of auto-instrumentations-node/register (same exporter endpoint).',
+      ...notes.map((n) => `Note: ${n}`),
+    ].join('\n'),
+  );
+
+  // ── Scenario 4: response optimisations ──
+  const respSections = await responseScenario(databaseUrl, ids);
+  sections.push(respSections);
+
+  const svgPath = join(docsDir, 'memory-service-latency.svg');
+  writeFileSync(svgPath, latencyChart(chart, machineLine()));
+  sections.push('![latency percentiles per scenario](memory-service-latency.svg)');
+  const md = [
+    `Command: \`npm run bench -w memory-service\` (BENCH_SECONDS=${SECONDS}, BENCH_ROUNDS=${ROUNDS}, BENCH_CONNECTIONS=${CONNECTIONS}, BENCH_MEMORIES=${MEMORIES}, BENCH_USERS=${USERS}); medians of ${ROUNDS} alternating runs per variant; service in a child process (one per run), autocannon in the bench process on the same 2-core machine.`,
+    '',
+    ...sections.flatMap((s) => [s, '']),
+  ].join('\n');
+  writeSection('memory-service', 'memory-service — cache, schema, preload and response optimisations', md);
+  log(
+    `\nwrote docs/benchmarks.md (section memory-service) and docs/memory-service-latency.svg in ${Math.round((Date.now() - started) / 1000)} s`,
+  );
+}
+
+async function responseScenario(databaseUrl: string, ids: Map<string, string[]>) {
+  log(
+    `\nScenario 4 — response optimisations (cache on, hot user list of 50, ${CONNECTIONS} connections, ${RESPONSE_SECONDS} s runs)`,
+  );
+  const hot = userId(0);
+  const prefix = `bench:memory-service:${process.pid}:resp:`;
+  const list =
+    (extra = '') =>
+    () => [{ method: 'GET', path: `/v1/memories?user_id=${hot}&limit=50${extra}` }];
+  const cacheEnv = { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: prefix };
+  const rows: string[] = [];
+  const short = { seconds: RESPONSE_SECONDS, warmupSeconds: 1 };
+  const pair = async (
+    name: string,
+    a: Variant,
+    b: Variant,
+    req: () => unknown[],
+    extraA: Partial<LoadOpts> = {},
+    extraB: Partial<LoadOpts> = {},
+  ) => {
+    const optsA = { ...short, ...extraA };
+    const optsB = { ...short, ...extraB };
+    const ra: RunResult[] = [];
+    const rb: RunResult[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        ra.push(await measure(databaseUrl, a, req, optsA));
+        rb.push(await measure(databaseUrl, b, req, optsB));
+      } else {
+        rb.push(await measure(databaseUrl, b, req, optsB));
+        ra.push(await measure(databaseUrl, a, req, optsA));
+      }
+    }
+    const sa = summarize(a.label, ra);
+    const sb = summarize(b.label, rb);
+    rows.push(
+      `| ${name} | ${a.label} | ${f1(sa.rps)} | ${f1(sa.p95)} | ${Math.round(sa.bytes)} | ${b.label} | ${f1(sb.rps)} | ${f1(sb.p95)} | ${Math.round(sb.bytes)} | ${ratio(sa.rps, sb.rps)} | ${change(sa.bytes, sb.bytes)} |`,
+    );
+  };
+  const firstId = ids.get(hot)?.[0];
+  await pair(
+    'compression (gzip/br above 1 KiB)',
+    { label: 'compressed', env: cacheEnv },
+    { label: 'uncompressed', env: { ...cacheEnv, MEM0_COMPRESS_THRESHOLD_BYTES: '0' } },
+    list(),
+    { headers: { 'accept-encoding': 'br, gzip' } },
+    { headers: { 'accept-encoding': 'br, gzip' } },
+  );
+  await pair(
+    'field selection',
+    { label: '?fields=id,content', env: cacheEnv },
+    { label: 'all fields', env: cacheEnv },
+    list('&fields=id,content'),
+    {},
+    {},
+  );
+  if (firstId) {
+    const svc = await startServiceProcess(databaseUrl, { label: 'etag probe', env: cacheEnv });
+    const etag = (await fetch(`${svc.url}/v1/memories?user_id=${hot}&limit=50`)).headers.get('etag') ?? '';
+    await svc.stop();
+    await pair(
+      'conditional GET (ETag)',
+      { label: 'If-None-Match → 304', env: cacheEnv },
+      { label: 'no validator → 200', env: cacheEnv },
+      list(),
+      { headers: { 'if-none-match': etag } },
+      {},
+    );
+  }
+  await pair(
+    'keep-alive',
+    { label: 'keep-alive', env: cacheEnv },
+    { label: 'new connection per request', env: cacheEnv },
+    list(),
+    {},
+    { reconnectRate: 1 },
+  );
+  await deleteRedisPrefix(prefix).catch(() => {});
+  return [
+    `### 4. Response optimisations — GET /v1/memories?user_id=<hot user>&limit=50, cache on, ${CONNECTIONS} connections`,
+    '',
+    '| optimisation | with | req/s | p95 ms | bytes / response | without | req/s | p95 ms | bytes / response | throughput ratio | bytes change |',
+    '| --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    '',
+    'Bytes per response are what autocannon received (headers + body) on the wire.',
+  ].join('\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    log(`bench failed: ${err?.stack ?? err}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,59 @@
+/** Runtime settings of the memory service, read once from the environment. */
+export type ServiceConfig = {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  redisUrl: string;
+  /** Cache query results in Redis (turned off by the benchmark's baseline). */
+  cacheEnabled: boolean;
+  /** Redis key prefix of this service's cache entries. */
+  cachePrefix: string;
+  /** Seconds a cached list/search/item stays fresh. */
+  cacheTtlSeconds: number;
+  /** Largest accepted `content`, in characters. */
+  maxContentChars: number;
+  /** Largest page a list or search returns. */
+  maxPageSize: number;
+  defaultPageSize: number;
+  /** Queries slower than this are logged with their sanitized statement. */
+  slowQueryMs: number;
+  poolMax: number;
+  /** Responses larger than this many bytes are compressed when the client accepts it. */
+  compressThresholdBytes: number;
+  /** Hard limit for graceful shutdown. */
+  shutdownTimeoutMs: number;
+};
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) {
+    process.emitWarning(`${name}=${JSON.stringify(raw)} is not an integer ≥ ${min}; using ${fallback}`);
+    return fallback;
+  }
+  return n;
+}
+
+/**
+ * Reads the service settings from `env`, warning once per bad value and keeping the default.
+ * @example const config = loadConfig(process.env);
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  return {
+    port: int(env, 'PORT', 3000),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl: env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/mem0_demo',
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    cacheEnabled: env.MEM0_CACHE !== 'off',
+    cachePrefix: env.MEM0_CACHE_PREFIX || 'memory-service:',
+    cacheTtlSeconds: int(env, 'MEM0_CACHE_TTL_SECONDS', 60, 1),
+    maxContentChars: int(env, 'MEM0_MAX_CONTENT_CHARS', 8192, 1),
+    maxPageSize: int(env, 'MEM0_MAX_PAGE_SIZE', 100, 1),
+    defaultPageSize: int(env, 'MEM0_DEFAULT_PAGE_SIZE', 20, 1),
+    slowQueryMs: int(env, 'MEM0_SLOW_QUERY_MS', 200),
+    poolMax: int(env, 'MEM0_PG_POOL_MAX', 10, 1),
+    compressThresholdBytes: int(env, 'MEM0_COMPRESS_THRESHOLD_BYTES', 1024),
+    shutdownTimeoutMs: int(env, 'MEM0_SHUTDOWN_TIMEOUT_MS', 10_000, 100),
+  };
+}

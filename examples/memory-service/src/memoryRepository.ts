@@ -1,0 +1,154 @@
+import type { QueryResultRow } from 'pg';
+
+/** A stored memory as the API returns it. */
+export type Memory = {
+  id: string;
+  user_id: string;
+  content: string;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+};
+
+/** One page of a keyset-paginated list. */
+export type MemoryPage = { items: Memory[]; next_cursor: string | null };
+
+/** What the repository needs from a pool: named, parameterised queries only. */
+export type Queryable = {
+  query<R extends QueryResultRow>(q: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: R[] }>;
+};
+
+// Microsecond ISO timestamps: a JS Date would round created_at to ms and keyset
+// pagination would then skip or repeat rows that share a millisecond.
+const COLUMNS = `id, user_id, content, metadata,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
+
+/** Every statement the service runs, by prepared-statement name (the EXPLAIN test walks them). */
+export const statements = {
+  insert: `INSERT INTO memories (user_id, content, metadata) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+  get: `SELECT ${COLUMNS} FROM memories WHERE id = $1`,
+  listFirst: `SELECT ${COLUMNS} FROM memories WHERE user_id = $1 ORDER BY memories.created_at DESC, memories.id DESC LIMIT $2`,
+  listAfter: `SELECT ${COLUMNS} FROM memories WHERE user_id = $1 AND (memories.created_at, memories.id) < ($2::timestamptz, $3::uuid)
+    ORDER BY memories.created_at DESC, memories.id DESC LIMIT $4`,
+  search: `SELECT ${COLUMNS} FROM memories
+    WHERE user_id = $1 AND content_tsv @@ websearch_to_tsquery('english', $2)
+    ORDER BY ts_rank(content_tsv, websearch_to_tsquery('english', $2)) DESC, memories.created_at DESC LIMIT $3`,
+  update: `UPDATE memories SET content = COALESCE($2, content), metadata = COALESCE($3, metadata), updated_at = clock_timestamp()
+    WHERE id = $1 RETURNING ${COLUMNS}`,
+  delete: 'DELETE FROM memories WHERE id = $1 RETURNING user_id',
+} as const;
+
+/** Keyset position: the last row's (created_at, id). */
+export type Cursor = { createdAt: string; id: string };
+
+/**
+ * Encodes a keyset position as an opaque URL-safe cursor.
+ * @example encodeCursor({ createdAt: m.created_at, id: m.id })
+ */
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.createdAt, c.id])).toString('base64url');
+}
+
+const ISO_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Decodes a cursor; returns undefined for anything this service did not produce.
+ * @example const c = decodeCursor(req.query.cursor); if (!c) throw badCursor();
+ */
+export function decodeCursor(raw: string): Cursor | undefined {
+  if (raw.length > 200 || !/^[A-Za-z0-9_-]+$/.test(raw)) return undefined;
+  try {
+    const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
+    if (!Array.isArray(v) || v.length !== 2) return undefined;
+    const [createdAt, id] = v as unknown[];
+    if (typeof createdAt !== 'string' || !ISO_US.test(createdAt) || Number.isNaN(Date.parse(createdAt)))
+      return undefined;
+    if (typeof id !== 'string' || !UUID.test(id)) return undefined;
+    return { createdAt, id };
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for a syntactically valid UUID (checked before it reaches PostgreSQL). */
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
+/** Data access for memories: one prepared statement per operation. */
+export type MemoryRepository = ReturnType<typeof createMemoryRepository>;
+
+/**
+ * Builds the repository over a pool (or anything with `query`).
+ * @example const repo = createMemoryRepository(pool); await repo.create('u1', 'hello', {});
+ */
+export function createMemoryRepository(db: Queryable) {
+  return {
+    async create(userId: string, content: string, metadata: Record<string, unknown>): Promise<Memory> {
+      const r = await db.query<Memory>({
+        name: 'mem_insert',
+        text: statements.insert,
+        values: [userId, content, metadata],
+      });
+      return r.rows[0] as Memory;
+    },
+    async get(id: string): Promise<Memory | undefined> {
+      const r = await db.query<Memory>({ name: 'mem_get', text: statements.get, values: [id] });
+      return r.rows[0];
+    },
+    async list(userId: string, limit: number, after?: Cursor): Promise<MemoryPage> {
+      // One extra row tells whether a next page exists without a COUNT.
+      const r = after
+        ? await db.query<Memory>({
+            name: 'mem_list_after',
+            text: statements.listAfter,
+            values: [userId, after.createdAt, after.id, limit + 1],
+          })
+        : await db.query<Memory>({
+            name: 'mem_list_first',
+            text: statements.listFirst,
+            values: [userId, limit + 1],
+          });
+      const items = r.rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return {
+        items,
+        next_cursor:
+          r.rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
+      };
+    },
+    async search(userId: string, q: string, limit: number): Promise<Memory[]> {
+      const r = await db.query<Memory>({
+        name: 'mem_search',
+        text: statements.search,
+        values: [userId, q, limit],
+      });
+      return r.rows;
+    },
+    async update(
+      id: string,
+      patch: { content?: string | undefined; metadata?: Record<string, unknown> | undefined },
+    ): Promise<Memory | undefined> {
+      const r = await db.query<Memory>({
+        name: 'mem_update',
+        text: statements.update,
+        values: [id, patch.content ?? null, patch.metadata ?? null],
+      });
+      return r.rows[0];
+    },
+    async delete(id: string): Promise<string | undefined> {
+      const r = await db.query<{ user_id: string }>({
+        name: 'mem_delete',
+        text: statements.delete,
+        values: [id],
+      });
+      return r.rows[0]?.user_id;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+import type { FieldIssue } from '@mem0-stack/errors';
+import { z } from 'zod';
+import type { ServiceConfig } from './config';
+import { type Cursor, decodeCursor, isUuid } from './memoryRepository';
+import { ApiProblem } from './problem';
+
+const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Fields a client may ask for with `?fields=`. */
+export const MEMORY_FIELDS = ['id', 'user_id', 'content', 'metadata', 'created_at', 'updated_at'] as const;
+
+function issues(err: z.ZodError): FieldIssue[] {
+  return err.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message, code: i.code }));
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new ApiProblem(400, 'VALIDATION_FAILED', `Invalid ${what}`, issues(r.error));
+  return r.data;
+}
+
+/** Builds the request schemas once, sized by the configured limits. */
+export function createValidators(
+  config: Pick<ServiceConfig, 'maxContentChars' | 'maxPageSize' | 'defaultPageSize'>,
+) {
+  const userId = z.string().regex(USER_ID, 'must be 1–128 of A-Z a-z 0-9 . _ : @ -');
+  const content = z
+    .string()
+    .min(1, 'must not be empty')
+    .max(config.maxContentChars, `must be at most ${config.maxContentChars} characters`);
+  // Bounded so one client cannot store megabytes of metadata per memory.
+  const metadata = z
+    .record(z.string().max(64), z.unknown())
+    .refine((m) => JSON.stringify(m).length <= 4096, 'must serialise to at most 4096 characters');
+  const createBody = z.strictObject({ user_id: userId, content, metadata: metadata.optional() });
+  const patchBody = z
+    .strictObject({ content: content.optional(), metadata: metadata.optional() })
+    .refine((b) => b.content !== undefined || b.metadata !== undefined, 'give content or metadata');
+  const limit = z.coerce
+    .number()
+    .int('must be an integer')
+    .min(1, 'must be at least 1')
+    .max(config.maxPageSize, `must be at most ${config.maxPageSize}`)
+    .default(config.defaultPageSize);
+  const fields = z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined || s === '') return undefined;
+      const list = s.split(',').map((f) => f.trim());
+      for (const f of list) {
+        if (!(MEMORY_FIELDS as readonly string[]).includes(f)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `unknown field "${f}"; allowed: ${MEMORY_FIELDS.join(', ')}`,
+          });
+          return z.NEVER;
+        }
+      }
+      return list;
+    });
+  const listQuery = z.strictObject({ user_id: userId, limit, cursor: z.string().optional(), fields });
+  const searchQuery = z.strictObject({
+    user_id: userId,
+    q: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    limit,
+    fields,
+  });
+  const itemQuery = z.strictObject({ fields });
+
+  return {
+    createBody: (v: unknown) => parse(createBody, v, 'request body'),
+    patchBody: (v: unknown) => parse(patchBody, v, 'request body'),
+    listQuery: (v: unknown) => {
+      const q = parse(listQuery, v, 'query');
+      let after: Cursor | undefined;
+      if (q.cursor !== undefined) {
+        after = decodeCursor(q.cursor);
+        if (!after)
+          throw new ApiProblem(400, 'INVALID_CURSOR', 'Invalid cursor', [
+            { path: 'cursor', message: 'not a cursor returned by this API' },
+          ]);
+      }
+      return { userId: q.user_id, limit: q.limit, after, cursor: q.cursor, fields: q.fields };
+    },
+    searchQuery: (v: unknown) => {
+      const q = parse(searchQuery, v, 'query');
+      return { userId: q.user_id, q: q.q, limit: q.limit, fields: q.fields };
+    },
+    itemQuery: (v: unknown) => parse(itemQuery, v, 'query'),
+    id: (raw: string) => {
+      if (!isUuid(raw))
+        throw new ApiProblem(400, 'INVALID_ID', 'Invalid memory id', [
+          { path: 'id', message: 'must be a UUID' },
+        ]);
+      return raw.toLowerCase();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import { createTestDatabase } from '@mem0-stack/testkit';
+import { Pool } from 'pg';
+import { userId } from '../src/dataset';
+import { statements } from '../src/memoryRepository';
+import { migrate } from '../src/migrate';
+import { seedDatabase } from '../src/seed';
+
+// Plans are checked on a realistically sized table in a schema of its own, so the
+// planner's choice reflects the indexes rather than a tiny table it would scan anyway.
+const SCHEMA = `explain_${process.pid}`;
+let pool: Pool;
+let sampleId: string;
+
+type PlanNode = { 'Node Type': string; 'Index Name'?: string; 'Relation Name'?: string; Plans?: PlanNode[] };
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+async function explain(text: string, values: unknown[]): Promise<PlanNode[]> {
+  const r = await pool.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
+  return nodes(r.rows[0]['QUERY PLAN'][0].Plan);
+}
+
+beforeAll(async () => {
+  const url = await createTestDatabase('mem0_memory_test');
+  const admin = new Pool({ connectionString: url, max: 1 });
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
+  await admin.end();
+  pool = new Pool({ connectionString: url, max: 2, options: `-c search_path=${SCHEMA}` });
+  await migrate(pool);
+  await seedDatabase(pool, { count: 20_000, users: 500 });
+  sampleId = (await pool.query('SELECT id FROM memories LIMIT 1')).rows[0].id;
+}, 120_000);
+
+afterAll(async () => {
+  await pool?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
+  await pool?.end();
+});
+
+const cursor = ['2100-01-01T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'];
+
+// For a user with thousands of rows the page must come straight off the composite index
+// (no Sort); for a user with a handful, sorting those few rows is the planner's cheaper pick.
+test.each([
+  ['get', () => [statements.get, [sampleId]], 'memories_pkey', true],
+  ['update', () => [statements.update, [sampleId, 'x', null]], 'memories_pkey', true],
+  ['delete', () => [statements.delete, [sampleId]], 'memories_pkey', true],
+  ['listFirst (hot user)', () => [statements.listFirst, [userId(0), 21]], 'memories_user_created_idx', true],
+  [
+    'listFirst (tail user)',
+    () => [statements.listFirst, [userId(400), 21]],
+    'memories_user_created_idx',
+    false,
+  ],
+  [
+    'listAfter (hot user)',
+    () => [statements.listAfter, [userId(0), ...cursor, 21]],
+    'memories_user_created_idx',
+    true,
+  ],
+] as Array<[string, () => [string, unknown[]], string, boolean]>)(
+  '%s uses %s and no seq scan',
+  async (_name, q, index, noSort) => {
+    const [text, values] = q();
+    const plan = await explain(text, values);
+    expect(plan.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+    if (noSort) expect(plan.filter((n) => n['Node Type'] === 'Sort')).toEqual([]);
+    expect(plan.map((n) => n['Index Name']).filter(Boolean)).toContain(index);
+  },
+);
+
+test.each([
+  ['hot user', 0],
+  ['tail user', 400],
+])('search (%s) uses an index, never a seq scan', async (_name, rank) => {
+  const plan = await explain(statements.search, [userId(rank), 'green tea', 10]);
+  expect(plan.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+  const used = plan.map((n) => n['Index Name']).filter(Boolean);
+  expect(used.some((i) => i === 'memories_content_tsv_idx' || i === 'memories_user_created_idx')).toBe(true);
+});
+
+test('the insert is a plain insert (no trigger or sub-plan scans)', async () => {
+  const plan = await explain(statements.insert, ['u', 'c', {}]);
+  expect(plan[0]?.['Node Type']).toBe('ModifyTable');
+  expect(plan.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+});
+
+test('every statement of the repository is covered above', () => {
+  expect(Object.keys(statements).sort()).toEqual([
+    'delete',
+    'get',
+    'insert',
+    'listAfter',
+    'listFirst',
+    'search',
+    'update',
+  ]);
+});

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests and benchmarks use, only when missing.
+set -euo pipefail
+want=()
+command -v redis-server >/dev/null || want+=(redis-server)
+command -v psql >/dev/null || want+=(postgresql-client)
+command -v promtool >/dev/null || want+=(prometheus)
+command -v jq >/dev/null || want+=(jq)
+if [ ${#want[@]} -gt 0 ]; then
+  echo "installing: ${want[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d keeps package scripts from starting services (no systemd here).
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+  rm -f /usr/sbin/policy-rc.d
+fi
+echo "system deps ok"
