@@ -1,2 +1,31 @@
 // Public API of @mem0-stack/errors: every export is named here (no export *).
+export type { AppErrorOptions } from './AppError';
+export { AppError, isAppError } from './AppError';
+export {
+  AuthenticationError,
+  AuthorizationError,
+  ConfigurationError,
+  ConflictError,
+  InternalError,
+  isAuthenticationError,
+  isAuthorizationError,
+  isConfigurationError,
+  isConflictError,
+  isInternalError,
+  isNotFoundError,
+  isRateLimitedError,
+  isTimeoutError,
+  isUnavailableError,
+  isValidationError,
+  NotFoundError,
+  RateLimitedError,
+  TimeoutError,
+  UnavailableError,
+  ValidationError,
+} from './categoryErrors';
+export { classify, isClassifiedError } from './classify';
+export type { Classification, Classifier, ClassifierOptions } from './registerClassifier';
+export { registerClassifier } from './registerClassifier';
 export type { ClassifiedError, ErrorCategory, ErrorSeverity, FieldIssue } from './types';
+export type { MessageContext, MessageTranslator, UserMessage } from './userMessages';
+export { setMessageTranslator, setUserMessages, userMessageFor } from './userMessages';

@@ -51,4 +51,8 @@ export type ClassifiedError = {
   unclassified?: boolean;
   /** Field-level issues for validation errors. */
   details?: FieldIssue[];
+  /** Where the failure came from: `postgres`, `redis`, `network`, `http`, `app`, `validation`… (low cardinality). */
+  source?: string;
+  /** Name of the classifier rule that matched (`postgres`, `redis`, your registered name…). */
+  rule?: string;
 };

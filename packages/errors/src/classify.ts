@@ -1,0 +1,179 @@
+import { CATEGORY_DEFAULTS, isCategory, isSeverity, validStatus } from './internal/defaults';
+import { installBuiltins } from './internal/rules/builtins';
+import { causeChain, get, isObjectLike } from './internal/safe';
+import { configVersion } from './internal/state';
+import { type Classification, registeredClassifiers } from './registerClassifier';
+import type { ClassifiedError, FieldIssue } from './types';
+import { userMessageFor } from './userMessages';
+
+// Results carry a hidden brand so classify(classify(x)) is free and returns the same object,
+// and the rule's explicit user message survives for later re-translation (problemDetails).
+const CLASSIFIED = Symbol.for('@mem0-stack/errors.ClassifiedError');
+const EXPLICIT_MESSAGE = Symbol('explicitUserMessage');
+
+const MAX_AGGREGATE = 20;
+const MAX_NESTING = 3;
+const MAX_RETRY_AFTER = 24 * 60 * 60 * 1000;
+
+const cache = new WeakMap<object, { version: number; result: ClassifiedError }>();
+
+function sanitizeCode(code: unknown): string | undefined {
+  if (typeof code !== 'string') return undefined;
+  const c = code
+    .trim()
+    .slice(0, 64)
+    .replace(/[^A-Za-z0-9_.-]/g, '_');
+  return c.length > 0 ? c : undefined;
+}
+
+function sanitizeDetails(details: unknown): FieldIssue[] | undefined {
+  if (!Array.isArray(details)) return undefined;
+  const out: FieldIssue[] = [];
+  for (const d of details.slice(0, 100)) {
+    const path = get(d, 'path');
+    const message = get(d, 'message');
+    const code = get(d, 'code');
+    if (typeof path !== 'string' || typeof message !== 'string') continue;
+    out.push(typeof code === 'string' ? { path, message, code } : { path, message });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+function brand(c: ClassifiedError, explicit: string | undefined): ClassifiedError {
+  Object.defineProperty(c, CLASSIFIED, { value: true });
+  if (explicit !== undefined) Object.defineProperty(c, EXPLICIT_MESSAGE, { value: explicit });
+  return c;
+}
+
+/** Turns a rule's partial answer into a full, validated ClassifiedError. */
+function build(r: Classification, cause: unknown, rule: string): ClassifiedError {
+  const category = isCategory(r.category) ? r.category : 'internal';
+  const d = CATEGORY_DEFAULTS[category];
+  const retryable = typeof r.retryable === 'boolean' ? r.retryable : d.retryable;
+  const status = validStatus(r.status) ? r.status : category === 'database' && retryable ? 503 : d.status;
+  const code = sanitizeCode(r.code) ?? (category === 'internal' ? 'INTERNAL_ERROR' : category.toUpperCase());
+  const retryAfterMs =
+    typeof r.retryAfterMs === 'number' && Number.isFinite(r.retryAfterMs) && r.retryAfterMs >= 0
+      ? Math.min(Math.round(r.retryAfterMs), MAX_RETRY_AFTER)
+      : undefined;
+  const explicit = typeof r.userMessage === 'string' && r.userMessage.length > 0 ? r.userMessage : undefined;
+  const c: ClassifiedError = {
+    code,
+    category,
+    severity: isSeverity(r.severity) ? r.severity : d.severity,
+    retryable,
+    status,
+    userMessage: '',
+    cause,
+  };
+  if (retryAfterMs !== undefined) c.retryAfterMs = retryAfterMs;
+  if (typeof r.maybeSent === 'boolean') c.maybeSent = r.maybeSent;
+  const details = sanitizeDetails(r.details);
+  if (details) c.details = details;
+  if (typeof r.source === 'string') c.source = r.source;
+  c.rule = rule;
+  c.userMessage = userMessageFor(c, undefined, explicit);
+  return brand(c, explicit);
+}
+
+function unclassified(cause: unknown): ClassifiedError {
+  const c: ClassifiedError = {
+    code: 'UNCLASSIFIED',
+    category: 'internal',
+    severity: 'high',
+    retryable: false,
+    status: 500,
+    userMessage: '',
+    cause,
+    unclassified: true,
+  };
+  c.userMessage = userMessageFor(c);
+  return brand(c, undefined);
+}
+
+function runRules(node: unknown, fallback: boolean, cause: unknown): ClassifiedError | undefined {
+  for (const rule of registeredClassifiers()) {
+    if (rule.fallback !== fallback) continue;
+    let r: Classification | undefined | null | false;
+    try {
+      r = rule.fn(node);
+    } catch {
+      continue; // a broken custom rule must not break classification
+    }
+    if (r && typeof r === 'object' && typeof r.code === 'string') return build(r, cause, rule.name);
+  }
+  return undefined;
+}
+
+function isAggregate(v: unknown): boolean {
+  return isObjectLike(v) && get(v, 'name') === 'AggregateError' && Array.isArray(get(v, 'errors'));
+}
+
+/**
+ * An AggregateError (Promise.any, happy-eyeballs connect) is as bad as its worst member: the
+ * first non-retryable member wins, and the whole is retryable only if every member is.
+ */
+function aggregate(node: unknown, cause: unknown, nesting: number): ClassifiedError | undefined {
+  const members = (get(node, 'errors') as unknown[]).slice(0, MAX_AGGREGATE);
+  const results = members.map((m) => classifyValue(m, nesting + 1)).filter((r) => !r.unclassified);
+  if (results.length === 0) return undefined;
+  const primary = results.find((r) => !r.retryable) ?? results[0]!;
+  const merged: ClassifiedError = { ...primary, cause, retryable: results.every((r) => r.retryable) };
+  if (results.some((r) => r.maybeSent)) merged.maybeSent = true;
+  return brand(merged, (primary as unknown as Record<symbol, string | undefined>)[EXPLICIT_MESSAGE]);
+}
+
+function classifyValue(err: unknown, nesting: number): ClassifiedError {
+  if (nesting > MAX_NESTING) return unclassified(err);
+  const chain = causeChain(err);
+  for (const node of chain) {
+    const hit = runRules(node, false, err);
+    if (hit) return hit;
+    if (isAggregate(node)) {
+      const agg = aggregate(node, err, nesting);
+      if (agg) return agg;
+    }
+  }
+  for (const node of chain) {
+    const hit = runRules(node, true, err);
+    if (hit) return hit;
+  }
+  return unclassified(err);
+}
+
+/** True when `v` is a result of {@link classify} (from any copy of this package). */
+export function isClassifiedError(v: unknown): v is ClassifiedError {
+  return isObjectLike(v) && get(v, CLASSIFIED) === true;
+}
+
+/** The message the rule itself supplied (AppError.userMessage), if any. Internal. */
+export function explicitUserMessage(c: ClassifiedError): string | undefined {
+  const v = get(c, EXPLICIT_MESSAGE);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * Classifies ANY thrown value — Error, string, null, plain object, symbol, AggregateError,
+ * cyclic cause chains — into a {@link ClassifiedError}. Never throws. The result is memoised
+ * per error object, and classifying a classification returns it unchanged.
+ * @example
+ * try { await pool.query(sql) } catch (err) {
+ *   const c = classify(err); // { code: 'DB_DEADLOCK', category: 'database', retryable: true, … }
+ * }
+ */
+export function classify(err: unknown): ClassifiedError {
+  try {
+    if (isClassifiedError(err)) return err;
+    installBuiltins();
+    const version = configVersion();
+    if (isObjectLike(err)) {
+      const hit = cache.get(err);
+      if (hit && hit.version === version) return hit.result;
+    }
+    const result = classifyValue(err, 0);
+    if (isObjectLike(err)) cache.set(err, { version, result });
+    return result;
+  } catch {
+    return unclassified(err);
+  }
+}
