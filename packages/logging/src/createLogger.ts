@@ -1,0 +1,173 @@
+import winston from 'winston';
+
+import type TransportStream = require('winston-transport');
+
+import { readEnv } from './internal/env';
+import { countDropped, countRecord } from './internal/metrics';
+import { isForeignOtelTransport, OtelBridgeTransport } from './internal/otelBridge';
+import { RecordFormat } from './internal/recordFormat';
+import { resolveService, type ServiceInfo } from './internal/resolveService';
+import { type RedactOptions, Sanitizer } from './internal/sanitize';
+import { captureStamp, STAMP } from './internal/stamp';
+import { type Destination, StdoutTransport } from './internal/stdoutTransport';
+import { LEVEL } from './internal/symbols';
+import { warnOnce } from './internal/warn';
+
+/** Extra fields of a log record (`logger.info('msg', fields)`). */
+export type LogFields = Record<string, unknown>;
+
+/** A real winston logger (every winston API works), plus business events and runtime level changes. */
+export type Logger = winston.Logger & {
+  /** Logs a business event at info level with a stable `event.name` field (also the OTel event name). */
+  event(name: string, fields?: LogFields): void;
+  /** Changes the level at runtime; an unknown level is ignored with a warning. */
+  setLevel(level: string): void;
+};
+
+/** Options of {@link createLogger}; every one has an environment or built-in default. */
+export type LoggerOptions = {
+  /** Minimum level (npm levels: error, warn, info, http, verbose, debug, silly). Default `MEM0_LOG_LEVEL` or `info`. */
+  level?: string;
+  /** `json` (default) or `pretty` (colourised, for local development). Default `MEM0_LOG_FORMAT`. */
+  format?: 'json' | 'pretty';
+  /** Write lines to stdout (or `destination`). Default true (`MEM0_LOG_STDOUT=false` turns it off). */
+  stdout?: boolean;
+  /** Send records to the OTel Logs SDK (exported by the otel package). Default true (`MEM0_LOG_OTLP=false` turns it off). */
+  otlp?: boolean;
+  /** Where lines go instead of process.stdout (tests, files). */
+  destination?: Destination;
+  /** Overrides for service.name / service.version / deployment.environment (else OTEL_* env, package.json, NODE_ENV). */
+  service?: Partial<ServiceInfo>;
+  /** Redaction settings, or `false` to turn redaction off. Default: the built-in key list and value scrubbing. */
+  redact?: RedactOptions;
+  /** Longest string kept before it is cut and marked truncated. Default 16384. */
+  maxStringLength?: number;
+  /** Deepest nesting kept. Default 8. */
+  maxDepth?: number;
+  /** Most array items / object keys kept per level. Default 100. */
+  maxItems?: number;
+  /** Fields added to every record. */
+  defaultMeta?: LogFields;
+  /** Colour in pretty mode. Default: when the destination is a TTY. */
+  colors?: boolean;
+};
+
+const NPM_LEVELS = winston.config.npm.levels;
+
+/**
+ * Creates a winston logger that writes one JSON object per line with the contract fields
+ * (timestamp, level, message, service.*, deployment.environment, trace_id, span_id,
+ * trace_flags, correlation_id, then event fields), redacts secrets, and bridges every
+ * record once to the OTel Logs SDK with the trace context of the `log()` call.
+ * @example
+ * const log = createLogger({ service: { name: 'billing' } });
+ * log.info('invoice paid', { invoiceId: 'inv_1', amount: 42 });
+ * log.event('invoice.paid', { invoiceId: 'inv_1' });
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const env = readEnv();
+  const level = pickLevel(options.level, env.level);
+  const pretty = (options.format ?? env.format) === 'pretty';
+  const stdoutOn = options.stdout ?? env.stdout;
+  const otlpOn = options.otlp ?? env.otlp;
+  const destination: Destination = options.destination ?? process.stdout;
+  const sanitizer = new Sanitizer({
+    redact: options.redact,
+    maxStringLength: options.maxStringLength,
+    maxDepth: options.maxDepth,
+    maxItems: options.maxItems,
+  });
+
+  let logger: Logger | undefined;
+  const format = new RecordFormat({
+    service: resolveService(options.service),
+    sanitizer,
+    attributes: otlpOn,
+    debugEnabled: () => !!logger && (NPM_LEVELS[logger.level] ?? 0) >= NPM_LEVELS.debug,
+    pretty,
+    colors: options.colors ?? (pretty && (destination as { isTTY?: boolean }).isTTY === true),
+  });
+
+  const transports: TransportStream[] = [];
+  if (stdoutOn) transports.push(new StdoutTransport(destination));
+  if (otlpOn) transports.push(new OtelBridgeTransport());
+
+  const base = winston.createLogger({
+    levels: NPM_LEVELS,
+    level,
+    // winston only needs an object with transform(); ours does all the work in one pass.
+    format: format as unknown as winston.Logform.Format,
+    defaultMeta: options.defaultMeta,
+    transports,
+    exitOnError: false,
+  });
+  logger = base as Logger;
+  install(logger);
+  return logger;
+}
+
+function install(logger: Logger): void {
+  removeForeignOtelTransports(logger);
+  // Writing after end(), or a transport added by the app failing, surfaces as an 'error'
+  // event on the logger; unhandled, that would crash the app.
+  logger.on('error', () => countDropped());
+  if (logger.transports.length === 0) {
+    // winston warns on every record when nothing is piped; with stdout and OTLP both off a
+    // silent sink keeps the logger usable (levels, events) and quiet.
+    logger.add(new StdoutTransport({ write: () => true }));
+  }
+
+  const levels = logger.levels;
+  logger.write = function write(this: winston.Logger, info: Record<string | symbol, unknown>): boolean {
+    try {
+      const lvl = (info[LEVEL] ?? info.level) as string;
+      const v = levels[lvl];
+      // Drop disabled levels before any formatting work (plain winston formats, then drops).
+      if (v === undefined || (v > (levels[this.level] ?? -1) && !this.isLevelEnabled(lvl))) return true;
+      // Stamp trace/correlation context now: winston may run the format and transports
+      // later, when another request's context is active.
+      info[STAMP] = captureStamp();
+      countRecord(lvl);
+      return Object.getPrototypeOf(logger).write.call(this, info) as boolean;
+    } catch {
+      countDropped();
+      return true;
+    }
+  } as typeof logger.write;
+
+  const protoConfigure = logger.configure;
+  logger.configure = function configure(this: winston.Logger, opts: winston.LoggerOptions): void {
+    protoConfigure.call(this, opts);
+    removeForeignOtelTransports(this);
+  };
+
+  logger.event = function event(this: Logger, name: string, fields?: LogFields): void {
+    this.log({ ...fields, level: 'info', message: name, 'event.name': name });
+  };
+
+  logger.setLevel = function setLevel(this: Logger, next: string): void {
+    if (typeof next !== 'string' || !(next in this.levels)) {
+      warnOnce(`setLevel: unknown level ${JSON.stringify(next)} ignored; keeping "${this.level}"`);
+      return;
+    }
+    this.level = next;
+  };
+}
+
+/**
+ * instrumentation-winston adds its own OpenTelemetryTransportV3 to every logger configured
+ * after the preload; ours already bridges each record (with the right context), so a second
+ * copy would duplicate every record in the collector.
+ */
+function removeForeignOtelTransports(logger: winston.Logger): void {
+  for (const t of logger.transports.slice()) {
+    if (isForeignOtelTransport(t)) logger.remove(t);
+  }
+}
+
+function pickLevel(explicit: string | undefined, fromEnv: string): string {
+  if (explicit === undefined) return fromEnv;
+  if (explicit in NPM_LEVELS) return explicit;
+  warnOnce(`createLogger: unknown level ${JSON.stringify(explicit)}; using "${fromEnv}"`);
+  return fromEnv;
+}

@@ -1,0 +1,239 @@
+import type { ServiceInfo } from './resolveService';
+import { isError, type Sanitizer } from './sanitize';
+import { captureStamp, STAMP, type Stamp } from './stamp';
+import { LEVEL, MESSAGE, SPLAT } from './symbols';
+
+/** Sanitised OTel attributes for the bridge, computed in the same pass as the JSON line. */
+export const ATTRS = Symbol.for('@mem0-stack/logging.attrs');
+/** Sanitised message (the OTel record body). */
+export const BODY = Symbol.for('@mem0-stack/logging.body');
+/** Sanitised error (if the record carries one), for the OTel exception attributes. */
+export const ERROR = Symbol.for('@mem0-stack/logging.error');
+
+/** Keys owned by the record contract; an event field with one of these names is dropped so a line never has duplicate keys. */
+const RESERVED = new Set([
+  'timestamp',
+  'level',
+  'message',
+  'service.name',
+  'service.version',
+  'deployment.environment',
+  'trace_id',
+  'span_id',
+  'trace_flags',
+  'correlation_id',
+]);
+
+const HEX = '0123456789abcdef';
+const flagsText = (f: number) => `"${HEX[(f >> 4) & 15]}${HEX[f & 15]}"`;
+
+type Info = Record<string | symbol, unknown>;
+
+export type RecordFormatOptions = {
+  service: ServiceInfo;
+  sanitizer: Sanitizer;
+  /** Also produce sanitised OTel attributes (only when the bridge is on). */
+  attributes: boolean;
+  /** Whether debug is currently enabled (Error stacks are only written then). */
+  debugEnabled: () => boolean;
+  pretty: boolean;
+  colors: boolean;
+};
+
+/**
+ * The one winston format of our loggers: stamps, redacts and serialises a record into a
+ * single JSON line in one pass (winston's `combine(timestamp(), json())` walks the record
+ * several times and serialises with safe-stable-stringify). Never throws.
+ */
+export class RecordFormat {
+  readonly options = {};
+  private readonly s: Sanitizer;
+  private readonly serviceFrag: string;
+  private readonly keyFrags = new Map<string, string>();
+  private readonly levelFrags = new Map<string, string>();
+  private readonly censorJson: string;
+
+  constructor(private readonly o: RecordFormatOptions) {
+    this.s = o.sanitizer;
+    this.serviceFrag = `,"service.name":${JSON.stringify(o.service.name)},"service.version":${JSON.stringify(o.service.version)},"deployment.environment":${JSON.stringify(o.service.environment)}`;
+    this.censorJson = JSON.stringify(this.s.censor);
+  }
+
+  transform(info: Info): Info {
+    try {
+      const line = this.jsonLine(info);
+      info[MESSAGE] = this.o.pretty ? prettyLine(line, this.o.colors) : line;
+    } catch (err) {
+      // Last resort: a record that cannot be serialised still produces a valid line that says so.
+      info[MESSAGE] = JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: typeof info[LEVEL] === 'string' ? info[LEVEL] : 'error',
+        message: '[unserializable log record]',
+        'log.error': String((err as Error)?.message ?? err).slice(0, 200),
+      });
+    }
+    return info;
+  }
+
+  private keyFrag(key: string): string {
+    let f = this.keyFrags.get(key);
+    if (f === undefined) {
+      f = `,${JSON.stringify(key)}:`;
+      if (this.keyFrags.size < 4096) this.keyFrags.set(key, f);
+    }
+    return f;
+  }
+
+  private levelFrag(level: string): string {
+    let f = this.levelFrags.get(level);
+    if (f === undefined) {
+      f = JSON.stringify(level);
+      this.levelFrags.set(level, f);
+    }
+    return f;
+  }
+
+  jsonLine(info: Info): string {
+    const s = this.s;
+    const stamp = (info[STAMP] as Stamp | undefined) ?? captureStamp();
+    const level = String(info[LEVEL] ?? info.level ?? 'info');
+    s.includeStack = this.o.debugEnabled();
+    const attrs: Record<string, unknown> | undefined = this.o.attributes ? {} : undefined;
+
+    let error: Error | undefined;
+    let rawMessage: unknown = info.message;
+    if (isError(info)) error = info as unknown as Error;
+    else if (isError(rawMessage)) {
+      error = rawMessage;
+      rawMessage = rawMessage.message;
+    } else {
+      const splat = info[SPLAT];
+      if (Array.isArray(splat)) {
+        for (const x of splat) {
+          if (isError(x)) {
+            error = x;
+            break;
+          }
+        }
+        // logger.error('failed', err): winston appends err.message to the message; it is
+        // already in `error.message`, so keep the caller's message as written.
+        const suffix = error ? ` ${error.message}` : '';
+        if (suffix.length > 1 && typeof rawMessage === 'string' && rawMessage.endsWith(suffix)) {
+          rawMessage = rawMessage.slice(0, -suffix.length);
+        }
+      }
+    }
+    let message: string;
+    if (typeof rawMessage === 'string') message = s.string(rawMessage);
+    else if (rawMessage === undefined || rawMessage === null) message = '';
+    else if (typeof rawMessage === 'object') message = JSON.stringify(s.value(rawMessage)) ?? '';
+    else message = s.string(String(rawMessage));
+
+    let out = `{"timestamp":"${new Date(stamp.time).toISOString()}","level":${this.levelFrag(level)},"message":${JSON.stringify(message)}${this.serviceFrag}`;
+    if (stamp.traceId) {
+      out += `,"trace_id":"${stamp.traceId}","span_id":"${stamp.spanId}","trace_flags":${flagsText(stamp.traceFlags)}`;
+    } else {
+      out += ',"trace_id":null,"span_id":null,"trace_flags":null';
+    }
+    // The id is either a trace id or a validated [A-Za-z0-9._-] id, so no escaping is needed.
+    out += stamp.correlationId ? `,"correlation_id":"${stamp.correlationId}"` : ',"correlation_id":null';
+    if (attrs && stamp.correlationId) attrs.correlation_id = stamp.correlationId;
+
+    let hasErrorKey = false;
+    for (const key in info) {
+      if (RESERVED.has(key)) continue;
+      const v = info[key];
+      if (v === undefined) continue;
+      // winston copies an Error argument's stack/cause onto the record; they belong in `error`.
+      if (error && (key === 'stack' || key === 'cause')) continue;
+      if (key === 'error') hasErrorKey = true;
+      let frag: string;
+      let av: unknown;
+      if (s.isSensitiveKey(key)) {
+        av = s.censor;
+        frag = this.censorJson;
+      } else {
+        switch (typeof v) {
+          case 'string':
+            av = s.string(v);
+            frag = JSON.stringify(av);
+            break;
+          case 'number':
+            if (Number.isFinite(v)) {
+              av = v;
+              frag = `${v}`;
+            } else {
+              av = String(v);
+              frag = `"${av}"`;
+            }
+            break;
+          case 'boolean':
+            av = v;
+            frag = v ? 'true' : 'false';
+            break;
+          default:
+            av = s.value(v);
+            if (av === undefined) continue;
+            frag = JSON.stringify(av);
+        }
+      }
+      out += this.keyFrag(key) + frag;
+      if (attrs) attrs[key] = av;
+    }
+    if (error && !hasErrorKey) {
+      const ev = s.error(error);
+      out += `,"error":${JSON.stringify(ev)}`;
+      if (attrs) info[ERROR] = ev;
+    }
+    out += '}';
+    if (attrs) {
+      info[ATTRS] = attrs;
+      info[BODY] = message;
+    }
+    return out;
+  }
+}
+
+const COLORS: Record<string, string> = {
+  error: '\x1b[31m',
+  warn: '\x1b[33m',
+  info: '\x1b[32m',
+  http: '\x1b[36m',
+  verbose: '\x1b[36m',
+  debug: '\x1b[34m',
+  silly: '\x1b[35m',
+};
+const DIM = '\x1b[2m';
+const RESET = '\x1b[0m';
+const HEADER_KEYS = new Set([...RESERVED]);
+
+/** Escapes control characters (newlines, ANSI ESC) so a pretty line is still one line and cannot repaint the terminal. */
+function escapeControl(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Human-readable rendering for local development (MEM0_LOG_FORMAT=pretty); built from the redacted JSON line. */
+function prettyLine(jsonLine: string, colors: boolean): string {
+  const r = JSON.parse(jsonLine) as Record<string, unknown>;
+  const level = String(r.level);
+  const time = String(r.timestamp).slice(11, 23);
+  const lvl = level.toUpperCase().padEnd(5);
+  let out = colors ? `${DIM}${time}${RESET} ${COLORS[level] ?? ''}${lvl}${RESET} ` : `${time} ${lvl} `;
+  out += escapeControl(String(r.message));
+  const extras: string[] = [];
+  for (const [k, v] of Object.entries(r)) {
+    if (HEADER_KEYS.has(k)) continue;
+    extras.push(
+      `${escapeControl(k)}=${typeof v === 'string' ? escapeControl(JSON.stringify(v)) : JSON.stringify(v)}`,
+    );
+  }
+  if (typeof r.correlation_id === 'string') extras.push(`cid=${r.correlation_id.slice(0, 8)}`);
+  if (extras.length > 0) out += colors ? ` ${DIM}${extras.join(' ')}${RESET}` : ` ${extras.join(' ')}`;
+  return out;
+}

@@ -1,0 +1,45 @@
+import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
+import { correlationStorage } from '../correlation';
+
+/** Symbol under which the logger stores the call-time context on each winston info object. */
+export const STAMP = Symbol.for('@mem0-stack/logging.stamp');
+
+/**
+ * Everything about "when and where" a record was logged, captured synchronously inside
+ * `logger.log()`: winston may run formats and transports later (stream back-pressure),
+ * when the active context is already another request's.
+ */
+export type Stamp = {
+  time: number;
+  traceId: string | undefined;
+  spanId: string | undefined;
+  traceFlags: number;
+  correlationId: string | undefined;
+  ctx: Context;
+};
+
+export function captureStamp(): Stamp {
+  const ctx = context.active();
+  const span = trace.getSpan(ctx);
+  if (span) {
+    const sc = span.spanContext();
+    if (isSpanContextValid(sc)) {
+      return {
+        time: Date.now(),
+        traceId: sc.traceId,
+        spanId: sc.spanId,
+        traceFlags: sc.traceFlags,
+        correlationId: sc.traceId,
+        ctx,
+      };
+    }
+  }
+  return {
+    time: Date.now(),
+    traceId: undefined,
+    spanId: undefined,
+    traceFlags: 0,
+    correlationId: correlationStorage.getStore()?.id,
+    ctx,
+  };
+}
