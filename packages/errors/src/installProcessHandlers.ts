@@ -1,0 +1,95 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { recordError } from './recordError';
+
+/** Options of {@link installProcessHandlers}. */
+export type ProcessHandlerOptions = {
+  /**
+   * Flushes telemetry before exit, e.g. the otel package's `shutdown`. The global tracer and
+   * meter providers are force-flushed as well when they support it.
+   */
+  flush?: () => unknown;
+  /** Longest wait for the flush before exiting anyway. Default 5000 ms. */
+  flushTimeoutMs?: number;
+  /** Exit after an uncaught exception (the process state is unknown). Default true. */
+  exitOnUncaughtException?: boolean;
+  /** Exit after an unhandled rejection too (Node's own default). Default false: log and carry on. */
+  exitOnUnhandledRejection?: boolean;
+  /** Exit code. Default 1. */
+  exitCode?: number;
+  /** How to exit (tests). Default `process.exit`. */
+  exit?: (code: number) => void;
+};
+
+type Flushable = { forceFlush?: () => Promise<unknown>; getDelegate?: () => unknown };
+
+function flushProvider(p: unknown): Promise<unknown> | undefined {
+  const provider = p as Flushable | undefined;
+  const target = (typeof provider?.getDelegate === 'function' ? provider.getDelegate() : provider) as
+    | Flushable
+    | undefined;
+  return typeof target?.forceFlush === 'function' ? target.forceFlush() : undefined;
+}
+
+async function flushAll(flush: (() => unknown) | undefined, timeoutMs: number): Promise<void> {
+  const work = [
+    (async () => flush?.())(),
+    (async () => flushProvider(trace.getTracerProvider()))(),
+    (async () => flushProvider(metrics.getMeterProvider()))(),
+  ].map((p) => p.catch(() => undefined));
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
+    timer.unref();
+  });
+  await Promise.race([Promise.all(work), deadline]);
+  clearTimeout(timer);
+}
+
+/**
+ * Installs `uncaughtException` and `unhandledRejection` handlers that record the classified
+ * error (log line, span, `app.errors`), flush telemetry (bounded by `flushTimeoutMs`) and,
+ * for uncaught exceptions, exit with a non-zero code. Returns a function that removes them.
+ * @example
+ * import { shutdown } from '@mem0-stack/otel';
+ * installProcessHandlers({ flush: shutdown });
+ */
+export function installProcessHandlers(options: ProcessHandlerOptions = {}): () => void {
+  const timeoutMs = options.flushTimeoutMs ?? 5000;
+  const exitCode = options.exitCode ?? 1;
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let exiting = false;
+
+  const fatal = (err: unknown, origin: string): void => {
+    if (exiting) {
+      // A second failure while flushing: do not wait any longer.
+      exit(exitCode);
+      return;
+    }
+    exiting = true;
+    recordError(err, { fields: { 'error.origin': origin, 'error.fatal': true } });
+    void flushAll(options.flush, timeoutMs).finally(() => exit(exitCode));
+  };
+
+  const onUncaught = (err: unknown, origin: string): void => {
+    if (options.exitOnUncaughtException === false) {
+      recordError(err, { fields: { 'error.origin': origin } });
+      return;
+    }
+    fatal(err, origin);
+  };
+  const onRejection = (reason: unknown): void => {
+    if (options.exitOnUnhandledRejection) {
+      fatal(reason, 'unhandledRejection');
+      return;
+    }
+    recordError(reason, { fields: { 'error.origin': 'unhandledRejection' } });
+    void flushAll(options.flush, timeoutMs);
+  };
+
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onRejection);
+  return () => {
+    process.off('uncaughtException', onUncaught);
+    process.off('unhandledRejection', onRejection);
+  };
+}

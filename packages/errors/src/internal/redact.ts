@@ -1,0 +1,8 @@
+// Internal messages go to logs and traces (never to responses), but even there a connection
+// string's password has no business: `postgres://user:secret@host` → `postgres://user:[REDACTED]@host`.
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@/]*@/gi;
+const PASSWORD_PAIR = /\b(password|passwd|pwd)=([^\s&;]+)/gi;
+
+export function redactSecrets(text: string): string {
+  return text.replace(URL_CREDENTIALS, '$1:[REDACTED]@').replace(PASSWORD_PAIR, '$1=[REDACTED]');
+}
