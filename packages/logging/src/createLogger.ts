@@ -3,7 +3,7 @@ import winston from 'winston';
 import type TransportStream = require('winston-transport');
 
 import { readEnv } from './internal/env';
-import { countDropped, countRecord } from './internal/metrics';
+import { countDropped, countRecord, ensureObservables } from './internal/metrics';
 import { isForeignOtelTransport, OtelBridgeTransport } from './internal/otelBridge';
 import { RecordFormat } from './internal/recordFormat';
 import { resolveService, type ServiceInfo } from './internal/resolveService';
@@ -107,6 +107,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 function install(logger: Logger): void {
+  ensureObservables();
   removeForeignOtelTransports(logger);
   // Writing after end(), or a transport added by the app failing, surfaces as an 'error'
   // event on the logger; unhandled, that would crash the app.
@@ -139,6 +140,17 @@ function install(logger: Logger): void {
   logger.configure = function configure(this: winston.Logger, opts: winston.LoggerOptions): void {
     protoConfigure.call(this, opts);
     removeForeignOtelTransports(this);
+  };
+
+  const protoAdd = logger.add;
+  logger.add = function add(this: Logger, transport: TransportStream): Logger {
+    if (isForeignOtelTransport(transport)) {
+      warnOnce(
+        'add(OpenTelemetryTransportV3) ignored: this logger already bridges every record to OTel once',
+      );
+      return this;
+    }
+    return protoAdd.call(this, transport);
   };
 
   logger.event = function event(this: Logger, name: string, fields?: LogFields): void {

@@ -12,7 +12,8 @@ let droppedInstrument: ObservableCounter | undefined;
 let durationHistogram: Histogram | undefined;
 let histogramProvider: MeterProvider | undefined;
 
-function ensureObservables(): void {
+/** Registers the log.records / telemetry.dropped observables with the current global MeterProvider (once per provider). */
+export function ensureObservables(): void {
   // The MeterProvider may be registered after the first log line (preload loaded late, tests),
   // and the metrics API has no proxy, so re-register when the global provider changes.
   const provider = metrics.getMeterProvider();
@@ -35,14 +36,10 @@ function ensureObservables(): void {
   });
 }
 
-let checks = 0;
-
 /** Counts one record; cheap enough for the hot path. */
 export function countRecord(level: string): void {
   recordCounts.set(level, (recordCounts.get(level) ?? 0) + 1);
-  // Checking the global provider costs a lookup; doing it every 256 records (and on the
-  // first) still catches a provider registered after start-up within one export interval.
-  if ((checks++ & 255) === 0) ensureObservables();
+  ensureObservables();
 }
 
 /** Counts a log line that could not be written (stdout closed, broken pipe, serializer bug). */

@@ -1,0 +1,172 @@
+import { context, trace } from '@opentelemetry/api';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
+import winston from 'winston';
+import { createLogger, runWithCorrelation } from '../src';
+import { captureLogger } from './helpers';
+import { type Harness, startHarness, startLogsSdk } from './otelHarness';
+
+const hexOf = (id: unknown) => String(id);
+
+describe('OTel log bridge (in-memory LoggerProvider)', () => {
+  let h: Harness;
+  beforeEach(() => {
+    h = startHarness();
+  });
+  afterEach(async () => {
+    await h.shutdown();
+  });
+
+  it('emits one OTel record per log line with the same trace context, body, timestamp and redacted attributes', () => {
+    const { logger, records } = captureLogger({ otlp: true });
+    const tracer = trace.getTracer('test');
+    tracer.startActiveSpan('op', (span) => {
+      logger.warn('charged card', { amount: 42, password: 'hunter2', nested: { apiKey: 'k-123' } });
+      span.end();
+    });
+    const [line] = records();
+    const otel = h.exporter.getFinishedLogRecords();
+    expect(otel).toHaveLength(1);
+    const rec = otel[0];
+    expect(rec?.spanContext?.traceId).toBe(line?.trace_id);
+    expect(rec?.spanContext?.spanId).toBe(line?.span_id);
+    expect(line?.correlation_id).toBe(line?.trace_id);
+    expect(rec?.body).toBe('charged card');
+    expect(rec?.severityText).toBe('warn');
+    expect(rec?.severityNumber).toBe(SeverityNumber.WARN);
+    expect(rec?.attributes).toMatchObject({
+      amount: 42,
+      password: '[REDACTED]',
+      nested: { apiKey: '[REDACTED]' },
+      correlation_id: line?.trace_id,
+    });
+    // the trace ids travel as record context, not as duplicate attributes
+    expect(rec?.attributes).not.toHaveProperty('trace_id');
+    const [sec, nanos] = rec?.hrTime ?? [0, 0];
+    expect(sec * 1000 + Math.floor(nanos / 1e6)).toBe(Date.parse(String(line?.timestamp)));
+    expect(rec?.instrumentationScope.name).toBe('@mem0-stack/logging');
+  });
+
+  it('keeps the trace context of the log() call even when winston runs the transport later (upstream "wrong traceId")', () => {
+    const { logger, records } = captureLogger({ otlp: true });
+    const tracer = trace.getTracer('test');
+    // cork() holds writes in the stream buffer: the format and transports run at uncork()
+    // time, when a different span is active — exactly how back-pressure defers them.
+    logger.cork();
+    let inner = '';
+    tracer.startActiveSpan('request-a', (span) => {
+      inner = span.spanContext().traceId;
+      logger.info('inside a');
+      span.end();
+    });
+    tracer.startActiveSpan('request-b', (span) => {
+      logger.uncork();
+      span.end();
+    });
+    const otel = h.exporter.getFinishedLogRecords();
+    expect(otel).toHaveLength(1);
+    expect(records()[0]?.trace_id).toBe(inner);
+    expect(otel[0]?.spanContext?.traceId).toBe(inner);
+  });
+
+  it('exports exactly one copy when winston-instrumentation style transports are added (upstream duplicates)', () => {
+    const { logger } = captureLogger({ otlp: true });
+    // What instrumentation-winston's patched configure() does to every logger:
+    logger.configure({
+      level: logger.level,
+      format: logger.format,
+      transports: [...logger.transports, new OpenTelemetryTransportV3()],
+    });
+    logger.add(new OpenTelemetryTransportV3());
+    logger.info('once');
+    expect(h.exporter.getFinishedLogRecords().filter((r) => r.body === 'once')).toHaveLength(1);
+  });
+
+  it('control: a plain winston logger with the instrumentation transport plus a bridge does duplicate', () => {
+    // Shows the duplicate case above is real, so the previous test can fail.
+    const plain = winston.createLogger({
+      transports: [new OpenTelemetryTransportV3(), new OpenTelemetryTransportV3()],
+    });
+    plain.info('twice');
+    expect(h.exporter.getFinishedLogRecords().filter((r) => r.body === 'twice')).toHaveLength(2);
+  });
+
+  it('sets the OTel event name for logger.event()', () => {
+    const { logger, records } = captureLogger({ otlp: true });
+    logger.event('user.signed_up', { plan: 'pro' });
+    const rec = h.exporter.getFinishedLogRecords()[0];
+    expect(records()[0]?.['event.name']).toBe('user.signed_up');
+    expect(rec?.eventName).toBe('user.signed_up');
+    expect(rec?.attributes).toMatchObject({ 'event.name': 'user.signed_up', plan: 'pro' });
+  });
+
+  it('maps an Error to OTel exception attributes', () => {
+    const { logger } = captureLogger({ otlp: true });
+    logger.error('failed', new TypeError('bad input'));
+    const rec = h.exporter.getFinishedLogRecords()[0];
+    expect(rec?.body).toBe('failed');
+    expect(rec?.attributes['exception.type']).toBe('TypeError');
+    expect(rec?.attributes['exception.message']).toBe('bad input');
+  });
+
+  it('carries the AsyncLocalStorage correlation id when no span is active', () => {
+    const { logger, records } = captureLogger({ otlp: true });
+    runWithCorrelation('req-77', () => logger.info('no span'));
+    const rec = h.exporter.getFinishedLogRecords()[0];
+    expect(records()[0]?.trace_id).toBeNull();
+    expect(rec?.spanContext).toBeUndefined();
+    expect(rec?.attributes.correlation_id).toBe('req-77');
+  });
+
+  it('otlp: false sends nothing to the SDK; stdout: false writes no line but still bridges', () => {
+    const off = captureLogger({ otlp: false });
+    off.logger.info('stdout only');
+    expect(off.lines).toHaveLength(1);
+    expect(h.exporter.getFinishedLogRecords()).toHaveLength(0);
+    const noStdout = captureLogger({ otlp: true, stdout: false });
+    noStdout.logger.info('otlp only');
+    expect(noStdout.lines).toHaveLength(0);
+    expect(h.exporter.getFinishedLogRecords().map((r) => r.body)).toEqual(['otlp only']);
+  });
+
+  it('does not bridge records below the level', () => {
+    const { logger } = captureLogger({ otlp: true, level: 'info' });
+    logger.debug('hidden');
+    expect(h.exporter.getFinishedLogRecords()).toHaveLength(0);
+  });
+});
+
+describe('OTel log bridge: provider registered after the logger (upstream "records lost when winston loads first")', () => {
+  it('delivers records once a provider is registered later, and follows a provider swap', async () => {
+    const logger = createLogger({ stdout: false, otlp: true });
+    logger.info('before any provider'); // goes to the no-op provider: nothing to assert but no crash
+    const first = startLogsSdk();
+    logger.info('after registration');
+    expect(first.exporter.getFinishedLogRecords().map((r) => r.body)).toEqual(['after registration']);
+    await first.stop();
+    const second = startLogsSdk();
+    logger.info('after swap');
+    expect(second.exporter.getFinishedLogRecords().map((r) => r.body)).toEqual(['after swap']);
+    await second.stop();
+  });
+
+  it('context captured at call time also holds for child loggers', () => {
+    const t = startHarness();
+    try {
+      const { logger, records } = captureLogger({ otlp: true });
+      const child = logger.child({ component: 'billing' });
+      const tracer = trace.getTracer('test');
+      const span = tracer.startSpan('job');
+      context.with(trace.setSpan(context.active(), span), () => child.info('from child'));
+      span.end();
+      const rec = t.exporter.getFinishedLogRecords()[0];
+      expect(records()[0]).toMatchObject({ component: 'billing', trace_id: span.spanContext().traceId });
+      expect(rec?.spanContext?.traceId).toBe(span.spanContext().traceId);
+      expect(rec?.attributes.component).toBe('billing');
+    } finally {
+      void t.shutdown();
+    }
+  });
+});
+
+void hexOf;
