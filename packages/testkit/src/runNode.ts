@@ -1,12 +1,6 @@
-import { spawn } from 'node:child_process';
+import { type RunResult, runCommand } from './runCommand';
 
-export type RunResult = {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  wallMs: number;
-};
+export type { RunResult } from './runCommand';
 
 /**
  * Runs `node <args>` to completion (killing it after `timeoutMs`) and returns its output.
@@ -16,29 +10,7 @@ export function runNode(
   args: string[],
   opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; input?: string } = {},
 ): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, {
-      env: opts.env ?? process.env,
-      cwd: opts.cwd,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, wallMs: Number(process.hrtime.bigint() - started) / 1e6 });
-    });
-    child.stdin.end(opts.input ?? '');
-  });
+  return runCommand(process.execPath, args, opts);
 }
 
 /** Parses stdout as JSON lines, returning the objects and any lines that were not JSON. */

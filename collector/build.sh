@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds collector/_build/otelcol-mem0 with the OpenTelemetry Collector Builder (ocb).
+# Cached: skips the build when the binary exists and the manifest + this script are unchanged
+# (their sha256 is stored next to the binary). FORCE=1 rebuilds anyway.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+OCB_VERSION=v0.161.0 # keep equal to the component versions in builder-config.yaml
+BIN=_build/otelcol-mem0
+STAMP=_build/.manifest.sha256
+hash=$(cat builder-config.yaml build.sh | sha256sum | cut -d' ' -f1)
+
+if [ "${FORCE:-0}" != 1 ] && [ -x "$BIN" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$hash" ]; then
+  echo "collector: $BIN is up to date (manifest $hash)"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "collector/build.sh: Go is required (go1.26+)" >&2; exit 1; }
+t0=$SECONDS
+GOBIN_DIR=$(go env GOPATH)/bin
+OCB="$GOBIN_DIR/builder"
+have=$("$OCB" version 2>/dev/null || true) # not piped into grep -q: SIGPIPE + pipefail would lie
+if [[ "$have" != *"$OCB_VERSION"* ]]; then
+  echo "collector: installing ocb $OCB_VERSION"
+  go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"
+fi
+
+echo "collector: building $BIN with ocb $OCB_VERSION"
+rm -f "$STAMP"
+# -trimpath keeps the binary reproducible; -s -w drop symbol tables (smaller, faster link).
+"$OCB" --config builder-config.yaml --ldflags '-s -w'
+"$BIN" --version
+echo "$hash" > "$STAMP"
+echo "collector: built in $((SECONDS - t0)) s"
