@@ -1,0 +1,1353 @@
+import { randomBytes } from 'node:crypto';
+import { getLogger } from '@mem0-stack/logging';
+import type { Policy } from '@mem0-stack/resilience';
+import { CacheError } from './CacheError';
+import { Bus, type BusMessage } from './internal/bus';
+import { type Codec, decodeHeader, encodeEntry, type Header, headerTags } from './internal/envelope';
+import { Guard } from './internal/guard';
+import { KeySpace, limitKey } from './internal/keys';
+import { type L1Entry, Lru } from './internal/lru';
+import { PendingInvalidations } from './internal/pending';
+import {
+  CAS_WRITE,
+  DEL_IF_ID,
+  ENTRY_CAS,
+  INVALIDATE_TAG,
+  SET_TAGGED,
+  TAG_REGISTER,
+  UNLOCK,
+} from './internal/scripts';
+import { type RedisClientLike, type RedisClusterLike, Store } from './internal/store';
+import {
+  markSpan,
+  type Observed,
+  RESULTS,
+  type Result,
+  recordInvalidation,
+  recordLoad,
+  register,
+  slot,
+  type Tier,
+  unregister,
+} from './internal/telemetry';
+import { jsonSerializer, richJsonSerializer, type Serializer } from './serializers';
+import type {
+  CacheLogger,
+  CacheStats,
+  GetOrSetOptions,
+  L1Options,
+  Loader,
+  ReadOptions,
+  WriteOptions,
+} from './types';
+import { type Queryable, type QueryCache, type QueryCacheOptions, wrapQuery } from './wrapQuery';
+
+/** Options of {@link createCache}. Durations are milliseconds. */
+export type CacheOptions = {
+  /** A connected node-redis client (`createClient`) or cluster client (`createCluster`). The cache never closes it. */
+  redis: RedisClientLike | RedisClusterLike;
+  /** Cache name: namespace in Redis and the `cache.name` metric attribute (`[A-Za-z0-9._-]{1,64}`). */
+  name: string;
+  /** TTL used when a call gives none. */
+  defaultTtl: number;
+  /** Prefix of every Redis key (default `cache:`); keys look like `<prefix><name>:e:{<key>}`. */
+  prefix?: string;
+  /** In-process LRU in front of Redis: `true` for defaults, or sizes. Off by default. */
+  l1?: boolean | L1Options;
+  /** Payload serializer (default JSON). */
+  serializer?: Serializer;
+  /** Default fraction of a TTL removed at random, 0–1 (default 0.1). */
+  jitter?: number;
+  /** Default stale-while-revalidate window (default 0). */
+  staleWhileRevalidate?: number;
+  /** Default grace window: an expired value kept as fallback when the loader fails (default 0). */
+  grace?: number;
+  /** After a loader failure served from grace, further calls get the old value without calling the loader for this long (default 5 000). */
+  graceBackoff?: number;
+  /** TTL of "not found" entries (loader returned undefined; default 10 000). */
+  negativeTtl?: number;
+  /** Cross-process lock on a miss: `false` to disable; `ttl` bounds a crashed holder, `wait` bounds waiting before loading anyway (defaults 10 000 / 2 000). */
+  lock?: false | { ttl?: number; wait?: number };
+  /** Redis command timeout of the default policy (default 250); a slower command counts as a failure for the breaker. */
+  commandTimeout?: number;
+  /**
+   * Resilience policy around every Redis command (from @mem0-stack/resilience). Default
+   * `presets.redis({ name: 'cache.<name>', retry: false, timeoutMs: commandTimeout })`. When it
+   * is a preset, its breaker's state is checked synchronously so an open breaker costs nothing.
+   * `false` runs commands bare (benchmarks only).
+   */
+  policy?: Policy | false;
+  /**
+   * Invalidations are published on Redis pub/sub (default true) and, when L1 is on, this cache
+   * subscribes so every process drops its L1 copy. Keep it on in every process sharing a cache
+   * name, also those without L1, or their invalidations will not reach the others' L1.
+   */
+  pubsub?: boolean;
+  /** Values whose serialized form is larger are returned but not cached (default 1 MiB). */
+  maxValueBytes?: number;
+  /** Keys longer than this many bytes are shortened to a readable head plus a SHA-256 (default 200). */
+  maxKeyLength?: number;
+  /** How long a delete() leaves a tombstone that refuses late writes of loads started before it (default 60 000). */
+  tombstoneTtl?: number;
+  /** How long tag versions and the namespace epoch are kept (default 24 h); must exceed any load. */
+  versionTtl?: number;
+  logger?: CacheLogger;
+};
+
+/** What one lookup produced; every caller of a shared flight counts it. */
+type Outcome = { value: unknown; result: Result; tier: Tier };
+type Flight = { promise: Promise<Outcome>; gen: number };
+type Resolved = {
+  ttl: number;
+  swr: number;
+  grace: number;
+  jitter: number;
+  tags: string[] | undefined;
+  serializer: Serializer;
+  codec: Codec;
+};
+
+const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
+// Stands for "GET answered WRONGTYPE": no real entry can equal it (ours start with `m1|`).
+const WRONG_TYPE = '\u0000wrongtype';
+
+function isWrongType(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('WRONGTYPE');
+}
+
+function positive(name: string, v: unknown, allowZero = false): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
+    throw new CacheError(
+      'CACHE_CONFIG_INVALID',
+      `createCache: ${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${String(v)}`,
+    );
+  }
+  return v;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+let originCounter = 0;
+
+/**
+ * A Redis cache (cache-aside) with an optional in-process L1. Build it with {@link createCache}.
+ */
+export class Cache {
+  readonly name: string;
+  readonly #keys: KeySpace;
+  readonly #store: Store;
+  readonly #guard: Guard;
+  readonly #l1: Lru | undefined;
+  readonly #l1Ttl: number;
+  readonly #bus: Bus | undefined;
+  readonly #pending: PendingInvalidations;
+  readonly #serializer: Serializer;
+  readonly #codec: Codec;
+  readonly #defaultTtl: number;
+  readonly #jitter: number;
+  readonly #swr: number;
+  readonly #grace: number;
+  readonly #graceBackoff: number;
+  readonly #negativeTtl: number;
+  readonly #lockTtl: number;
+  readonly #lockWait: number;
+  readonly #lockOn: boolean;
+  readonly #maxValue: number;
+  readonly #maxKey: number;
+  readonly #tombTtl: number;
+  readonly #versionTtl: number;
+  readonly #origin: string;
+  readonly #publishOn: boolean;
+  readonly #logger: CacheLogger | undefined;
+  readonly #flights = new Map<string, Flight>();
+  readonly #refreshing = new Set<string>();
+  readonly #backoff = new Map<string, number>();
+  readonly #observed: Observed;
+  // Bumped by every invalidation: loads that started earlier do not fill L1.
+  #gen = 0;
+  #lockSeq = 0;
+  #closed = false;
+  #replaying: Promise<void> | undefined;
+  #warnedNotReady = false;
+  readonly #n = {
+    loads: 0,
+    loadErrors: 0,
+    corrupt: 0,
+    oversize: 0,
+    writesRefused: 0,
+    invalidations: 0,
+  };
+
+  /** @internal use {@link createCache} */
+  constructor(o: CacheOptions) {
+    if (o === null || typeof o !== 'object')
+      throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: options required');
+    if (typeof o.name !== 'string' || !NAME_RE.test(o.name)) {
+      throw new CacheError(
+        'CACHE_CONFIG_INVALID',
+        `createCache: name must match ${NAME_RE}, got ${String(o.name)}`,
+      );
+    }
+    const prefix = o.prefix ?? 'cache:';
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix) || prefix.length > 128) {
+      throw new CacheError(
+        'CACHE_CONFIG_INVALID',
+        'createCache: prefix must be a string without { or } (≤ 128 chars)',
+      );
+    }
+    const r = o.redis as Partial<RedisClientLike> | undefined;
+    if (
+      r === null ||
+      typeof r !== 'object' ||
+      typeof r.get !== 'function' ||
+      typeof r.evalSha !== 'function'
+    ) {
+      throw new CacheError(
+        'CACHE_CONFIG_INVALID',
+        'createCache: redis must be a node-redis client or cluster (v5+)',
+      );
+    }
+    this.name = o.name;
+    this.#defaultTtl = positive('defaultTtl', o.defaultTtl);
+    this.#jitter = o.jitter === undefined ? 0.1 : positive('jitter', o.jitter, true);
+    if (this.#jitter > 1)
+      throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: jitter must be within 0–1');
+    this.#swr = positive('staleWhileRevalidate', o.staleWhileRevalidate ?? 0, true);
+    this.#grace = positive('grace', o.grace ?? 0, true);
+    this.#graceBackoff = positive('graceBackoff', o.graceBackoff ?? 5_000, true);
+    this.#negativeTtl = positive('negativeTtl', o.negativeTtl ?? 10_000);
+    this.#lockOn = o.lock !== false;
+    const lock = o.lock === false ? {} : (o.lock ?? {});
+    this.#lockTtl = positive('lock.ttl', lock.ttl ?? 10_000);
+    this.#lockWait = positive('lock.wait', lock.wait ?? 2_000, true);
+    this.#maxValue = positive('maxValueBytes', o.maxValueBytes ?? 1024 * 1024);
+    this.#maxKey = positive('maxKeyLength', o.maxKeyLength ?? 200);
+    if (this.#maxKey < 100)
+      throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: maxKeyLength must be ≥ 100');
+    this.#tombTtl = positive('tombstoneTtl', o.tombstoneTtl ?? 60_000);
+    this.#versionTtl = positive('versionTtl', o.versionTtl ?? 24 * 3600_000);
+    const timeoutMs = positive('commandTimeout', o.commandTimeout ?? 250);
+    this.#serializer = o.serializer ?? jsonSerializer;
+    this.#codec = this.#codecOf(this.#serializer);
+    this.#logger = o.logger;
+    this.#keys = new KeySpace(prefix, o.name);
+    this.#store = new Store(o.redis);
+    this.#guard = new Guard(
+      this.#store,
+      o.policy === false ? undefined : (o.policy ?? Guard.defaultPolicy(o.name, timeoutMs)),
+    );
+    if (o.l1) {
+      const l1 = o.l1 === true ? {} : o.l1;
+      this.#l1 = new Lru(
+        positive('l1.maxEntries', l1.maxEntries ?? 10_000),
+        positive('l1.maxBytes', l1.maxBytes ?? 32 * 1024 * 1024),
+      );
+      this.#l1Ttl = positive('l1.ttl', l1.ttl ?? 5_000);
+    } else {
+      this.#l1Ttl = 0;
+    }
+    this.#pending = new PendingInvalidations(10_000);
+    this.#origin = `${process.pid.toString(36)}.${(originCounter++).toString(36)}.${randomBytes(4).toString('hex')}`;
+    this.#publishOn = o.pubsub !== false;
+    if (this.#publishOn && this.#l1 !== undefined) {
+      this.#bus = new Bus(this.#store, this.#keys.channel, this.#origin, {
+        message: (m) => this.#onBus(m),
+        resubscribed: () => {
+          this.#l1?.clear();
+          this.#gen++;
+        },
+        error: (err) => this.#log('debug', 'cache invalidation bus error', err),
+      });
+    }
+    this.#observed = { name: o.name, requests: new Float64Array(RESULTS.length * 2) };
+    register(this.#observed);
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /**
+   * Returns the cached value, or calls `loader` once per process (and, with the lock, about once
+   * across processes) and caches its result. Never fails because of Redis; fails only when the
+   * loader fails and no stale value is available.
+   * @example
+   * const user = await cache.getOrSet(`user:${id}`, () => db.findUser(id), { ttl: 60_000, tags: [`user:${id}`] });
+   */
+  getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
+    if (this.#closed) return Promise.reject(new CacheError('CACHE_CLOSED', `cache ${this.name} is closed`));
+    if (typeof key !== 'string') return Promise.reject(this.#badKey(key));
+    const lk = key.length * 3 <= this.#maxKey ? key : limitKey(key, this.#maxKey);
+    const l1 = this.#l1;
+    if (l1 !== undefined) {
+      const now = Date.now();
+      const e = l1.get(lk, now);
+      if (e !== undefined && now < e.fresh) {
+        const r = this.#observed.requests;
+        r[0] = (r[0] as number) + 1; // hit × l1
+        markSpan(true);
+        return Promise.resolve(e.value as T);
+      }
+    }
+    return this.#joinFlight<T>(key, lk, loader, options);
+  }
+
+  async #joinFlight<T>(
+    key: string,
+    lk: string,
+    loader: Loader<T>,
+    options: GetOrSetOptions | undefined,
+  ): Promise<T> {
+    let f = this.#flights.get(lk);
+    if (f === undefined) {
+      const flight: Flight = { gen: this.#gen, promise: undefined as unknown as Promise<Outcome> };
+      flight.promise = this.#fetch(key, lk, loader as Loader<unknown>, options as GetOrSetOptions, flight);
+      this.#flights.set(lk, flight);
+      const clear = () => {
+        if (this.#flights.get(lk) === flight) this.#flights.delete(lk);
+      };
+      flight.promise.then(clear, clear);
+      f = flight;
+    }
+    const out = await f.promise;
+    this.#count(out.result, out.tier);
+    markSpan(out.result === 'hit' || out.result === 'stale');
+    return out.value as T;
+  }
+
+  /**
+   * Cached value, or undefined when there is none (a miss, a "not found" entry, or Redis
+   * unreachable). Use {@link Cache.getEntry} to tell "not found" from a miss.
+   * @example const v = await cache.get<User>('user:42');
+   */
+  async get<T>(key: string, options?: ReadOptions): Promise<T | undefined> {
+    const e = await this.getEntry<T>(key, options);
+    return e?.value;
+  }
+
+  /**
+   * The cached entry with its state, or undefined on a miss. `negative: true` means the
+   * loader said "not found" and that answer is cached.
+   * @example const e = await cache.getEntry('user:42'); if (e?.negative) return notFound();
+   */
+  async getEntry<T>(
+    key: string,
+    options?: ReadOptions,
+  ): Promise<{ value: T | undefined; negative: boolean; stale: boolean } | undefined> {
+    this.#assertOpen();
+    if (typeof key !== 'string') throw this.#badKey(key);
+    const lk = limitKey(key, this.#maxKey);
+    const now = Date.now();
+    const l1e = this.#l1?.get(lk, now);
+    if (l1e !== undefined && now < l1e.fresh) {
+      this.#count('hit', 'l1');
+      markSpan(true);
+      return { value: l1e.value as T, negative: l1e.negative, stale: false };
+    }
+    if (!this.#guard.available()) {
+      this.#count('error', 'l2');
+      if (options?.allowStale && l1e !== undefined)
+        return { value: l1e.value as T, negative: l1e.negative, stale: true };
+      return undefined;
+    }
+    let raw: string | null;
+    try {
+      raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
+    } catch (err) {
+      if (!isWrongType(err)) {
+        this.#redisFailed(err);
+        this.#count('error', 'l2');
+        return undefined;
+      }
+      raw = WRONG_TYPE;
+    }
+    const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
+    const t = Date.now();
+    if (d === undefined || d === 'corrupt' || (t >= d.h.fresh && !(options?.allowStale && t < d.h.grace))) {
+      this.#count(d === 'corrupt' ? 'error' : 'miss', 'l2');
+      markSpan(false);
+      return undefined;
+    }
+    const stale = t >= d.h.fresh;
+    this.#count(stale ? 'stale' : 'hit', 'l2');
+    markSpan(true);
+    if (!stale) this.#fillL1(lk, d.h, d.value, undefined, this.#gen);
+    return { value: d.value as T, negative: d.h.kind === 'u', stale };
+  }
+
+  /**
+   * Whether a fresh entry (value or "not found") is cached.
+   * @example if (!(await cache.has('report:today'))) scheduleReport();
+   */
+  async has(key: string): Promise<boolean> {
+    this.#assertOpen();
+    if (typeof key !== 'string') throw this.#badKey(key);
+    const lk = limitKey(key, this.#maxKey);
+    const now = Date.now();
+    const l1e = this.#l1?.get(lk, now);
+    if (l1e !== undefined && now < l1e.fresh) return true;
+    if (!this.#guard.available()) return false;
+    try {
+      const raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
+      const h = raw === null ? undefined : decodeHeader(raw);
+      return h !== undefined && h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h);
+    } catch (err) {
+      this.#redisFailed(err);
+      return false;
+    }
+  }
+
+  /**
+   * Several values in one round trip (MGET on a standalone server; one GET per key, pipelined,
+   * on a cluster). Missing or unreadable entries are undefined.
+   * @example const [a, b] = await cache.mget<User>(['user:1', 'user:2']);
+   */
+  async mget<T>(keys: readonly string[], options?: ReadOptions): Promise<Array<T | undefined>> {
+    this.#assertOpen();
+    const out: Array<T | undefined> = new Array(keys.length).fill(undefined);
+    const now = Date.now();
+    const need: number[] = [];
+    const lks = keys.map((k) => {
+      if (typeof k !== 'string') throw this.#badKey(k);
+      return limitKey(k, this.#maxKey);
+    });
+    for (let i = 0; i < lks.length; i++) {
+      const e = this.#l1?.get(lks[i] as string, now);
+      if (e !== undefined && now < e.fresh) {
+        out[i] = e.value as T;
+        this.#count('hit', 'l1');
+      } else need.push(i);
+    }
+    if (need.length === 0) return out;
+    if (!this.#guard.available()) {
+      for (let i = 0; i < need.length; i++) this.#count('error', 'l2');
+      return out;
+    }
+    let raws: Array<string | null>;
+    try {
+      raws = await this.#guard.run(() =>
+        this.#store.mget(need.map((i) => this.#keys.entry(lks[i] as string))),
+      );
+    } catch (err) {
+      this.#redisFailed(err);
+      for (let i = 0; i < need.length; i++) this.#count('error', 'l2');
+      return out;
+    }
+    const gen = this.#gen;
+    await Promise.all(
+      need.map(async (i, j) => {
+        const lk = lks[i] as string;
+        const d = await this.#decode(lk, raws[j] ?? null, options?.serializer, options?.validate);
+        const t = Date.now();
+        if (d === undefined || d === 'corrupt') {
+          this.#count(d === 'corrupt' ? 'error' : 'miss', 'l2');
+          return;
+        }
+        if (t < d.h.fresh) {
+          out[i] = d.value as T;
+          this.#count('hit', 'l2');
+          this.#fillL1(lk, d.h, d.value, undefined, gen);
+        } else if (options?.allowStale && t < d.h.grace) {
+          out[i] = d.value as T;
+          this.#count('stale', 'l2');
+        } else this.#count('miss', 'l2');
+      }),
+    );
+    return out;
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Stores a value (last write wins). `undefined` stores a "not found" entry for `negativeTtl`.
+   * Resolves false when the value was not stored in Redis (down, too large), never throws for that.
+   * @example await cache.set('user:42', user, { ttl: 60_000, tags: ['user:42'] });
+   */
+  async set<T>(
+    key: string,
+    value: T,
+    options?: WriteOptions & { serializer?: Serializer },
+  ): Promise<boolean> {
+    this.#assertOpen();
+    if (typeof key !== 'string') throw this.#badKey(key);
+    const lk = limitKey(key, this.#maxKey);
+    const o = this.#resolve(options, options?.serializer);
+    const enc = this.#encode(value, o, Date.now(), undefined);
+    // Others may hold the previous value in L1; ours is replaced below.
+    this.#dropFlights();
+    if (enc === undefined) {
+      this.#l1?.delete(lk);
+      return false;
+    }
+    this.#l1?.delete(lk);
+    let ok = false;
+    if (this.#guard.available()) {
+      try {
+        await this.#guard.run(() => this.#plainWrite(lk, enc.raw, enc.px, o.tags));
+        ok = true;
+      } catch (err) {
+        this.#redisFailed(err);
+      }
+    }
+    if (!ok) this.#pending.addKeys([lk]);
+    this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
+    this.#publish({ o: this.#origin, k: [lk] });
+    return ok;
+  }
+
+  /**
+   * Stores several values in one pipeline. Resolves false when Redis could not be written.
+   * @example await cache.mset([{ key: 'a', value: 1 }, { key: 'b', value: 2, ttl: 5_000 }]);
+   */
+  async mset(
+    entries: ReadonlyArray<{ key: string; value: unknown } & WriteOptions>,
+    options?: WriteOptions,
+  ): Promise<boolean> {
+    this.#assertOpen();
+    const now = Date.now();
+    const plain: Array<{ key: string; value: string; px: number }> = [];
+    const tagged: Array<{ lk: string; raw: string; px: number; tags: string[] }> = [];
+    const lks: string[] = [];
+    const fills: Array<() => void> = [];
+    for (const e of entries) {
+      if (typeof e?.key !== 'string') throw this.#badKey(e?.key);
+      const lk = limitKey(e.key, this.#maxKey);
+      lks.push(lk);
+      const o = this.#resolve({ ...options, ...e }, undefined);
+      const enc = this.#encode(e.value, o, now, undefined);
+      this.#l1?.delete(lk);
+      if (enc === undefined) continue;
+      if (o.tags) tagged.push({ lk, raw: enc.raw, px: enc.px, tags: o.tags });
+      else plain.push({ key: this.#keys.entry(lk), value: enc.raw, px: enc.px });
+      fills.push(() => this.#fillL1(lk, enc.h, e.value, o.tags, this.#gen));
+    }
+    this.#dropFlights();
+    let ok = false;
+    if (this.#guard.available()) {
+      try {
+        await this.#guard.run(() =>
+          Promise.all([
+            this.#store.setMany(plain),
+            ...tagged.map((t) => this.#plainWrite(t.lk, t.raw, t.px, t.tags)),
+          ]),
+        );
+        ok = true;
+      } catch (err) {
+        this.#redisFailed(err);
+      }
+    }
+    if (!ok) this.#pending.addKeys(lks);
+    for (const f of fills) f();
+    if (lks.length > 0) this.#publish({ o: this.#origin, k: lks });
+    return ok && plain.length + tagged.length === entries.length;
+  }
+
+  // ---------------------------------------------------------------- invalidation
+
+  /**
+   * Removes keys. A short tombstone makes loads that started before the delete unable to write
+   * their (now old) result back. Resolves false if Redis was unreachable: the delete is then
+   * replayed when Redis returns, and reads ignore those keys until it is.
+   * @example await cache.delete(['user:42', 'user:42:posts']);
+   */
+  async delete(keys: string | readonly string[]): Promise<boolean> {
+    this.#assertOpen();
+    const list = (typeof keys === 'string' ? [keys] : keys).map((k) => {
+      if (typeof k !== 'string') throw this.#badKey(k);
+      return limitKey(k, this.#maxKey);
+    });
+    if (list.length === 0) return true;
+    this.#localInvalidate((k) => list.includes(k));
+    this.#n.invalidations += list.length;
+    recordInvalidation(this.name, 'key', 'local', list.length);
+    const ok = await this.#applyKeyDeletes(list);
+    if (!ok) this.#pending.addKeys(list);
+    this.#publish({ o: this.#origin, k: list });
+    return ok;
+  }
+
+  /**
+   * Invalidates every entry written with any of `tags`, in every process. Versioned: a load
+   * that started before this call cannot write its result afterwards.
+   * @example await cache.invalidateTags([`user:${id}`]);
+   */
+  async invalidateTags(tags: readonly string[]): Promise<boolean> {
+    this.#assertOpen();
+    const list = this.#cleanTags(tags) ?? [];
+    if (list.length === 0) return true;
+    this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
+    this.#n.invalidations += list.length;
+    recordInvalidation(this.name, 'tag', 'local', list.length);
+    const ok = await this.#applyTagInvalidation(list);
+    if (!ok) this.#pending.addTags(list);
+    this.#publish({ o: this.#origin, t: list });
+    return ok;
+  }
+
+  /**
+   * Removes every entry whose key starts with `prefix` (all entries of this cache when omitted),
+   * with SCAN + UNLINK, never KEYS. Loads in flight anywhere cannot write afterwards.
+   * @example await cache.clear('user:42:');
+   */
+  async clear(prefix = ''): Promise<boolean> {
+    this.#assertOpen();
+    if (typeof prefix !== 'string') throw this.#badKey(prefix);
+    this.#localInvalidate((k) => k.startsWith(prefix));
+    this.#n.invalidations++;
+    recordInvalidation(this.name, 'prefix', 'local');
+    const ok = await this.#applyPrefixClear(prefix);
+    if (!ok) this.#pending.addPrefix(prefix);
+    this.#publish({ o: this.#origin, p: prefix });
+    return ok;
+  }
+
+  // ---------------------------------------------------------------- misc
+
+  /**
+   * Caches results of a pg pool (or client) keyed by normalised SQL + parameters.
+   * @example
+   * const q = cache.wrapQuery(pool, { ttl: 30_000, tags: ['users'] });
+   * const { rows } = await q.cachedQuery('SELECT * FROM users WHERE id = $1', [42]);
+   */
+  wrapQuery(pool: Queryable, options?: QueryCacheOptions): QueryCache {
+    return wrapQuery(this, pool, options);
+  }
+
+  /**
+   * Counters since creation, including the hit ratio.
+   * @example console.log(cache.stats().hitRatio);
+   */
+  stats(): CacheStats {
+    const r = this.#observed.requests;
+    const at = (res: Result, tier: Tier) => r[slot(res, tier)] ?? 0;
+    const l1Hits = at('hit', 'l1');
+    const l2Hits = at('hit', 'l2');
+    const hits = l1Hits + l2Hits;
+    const misses = at('miss', 'l1') + at('miss', 'l2');
+    const stale = at('stale', 'l1') + at('stale', 'l2');
+    const errors = at('error', 'l1') + at('error', 'l2');
+    const requests = hits + misses + stale + errors;
+    return {
+      name: this.name,
+      hits,
+      l1Hits,
+      l2Hits,
+      misses,
+      stale,
+      errors,
+      requests,
+      hitRatio: requests === 0 ? 0 : (hits + stale) / requests,
+      ...this.#n,
+      pendingInvalidations: this.#pending.size,
+      l1: this.#l1 && { entries: this.#l1.size, bytes: this.#l1.bytes, evictions: this.#l1.evictions },
+      redis: { ready: this.#store.ready(), breaker: this.#guard.state },
+    };
+  }
+
+  /**
+   * Resolves when the invalidation bus is subscribed (immediately without pub/sub).
+   * @example await cache.ready();
+   */
+  async ready(): Promise<void> {
+    await this.#bus?.ready;
+  }
+
+  /**
+   * Stops timers and the bus connection; the Redis client you passed stays open.
+   * @example await cache.close();
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    unregister(this.#observed);
+    this.#l1?.clear();
+    await this.#bus?.close();
+  }
+
+  // ---------------------------------------------------------------- internals: lookup
+
+  async #fetch(
+    key: string,
+    lk: string,
+    loader: Loader<unknown>,
+    options: GetOrSetOptions | undefined,
+    flight: Flight,
+  ): Promise<Outcome> {
+    const ek = this.#keys.entry(lk);
+    if (!this.#guard.available()) return this.#degraded(key, lk, loader, options, flight, undefined);
+    let raw: string | null;
+    try {
+      raw = await this.#guard.run(() => this.#store.get(ek));
+    } catch (err) {
+      if (!isWrongType(err)) {
+        this.#redisFailed(err);
+        return this.#degraded(key, lk, loader, options, flight, err);
+      }
+      raw = WRONG_TYPE;
+    }
+    if (!this.#pending.empty) this.#replay();
+    const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
+    let graced: Header | undefined;
+    let gracedValue: unknown;
+    let corrupt = false;
+    if (d === 'corrupt') corrupt = true;
+    else if (d !== undefined) {
+      const now = Date.now();
+      if (now < d.h.fresh) {
+        this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
+        return { value: d.value, result: 'hit', tier: 'l2' };
+      }
+      if (now < d.h.stale) {
+        this.#refresh(key, lk, loader, options, d.h, d.value);
+        return { value: d.value, result: 'stale', tier: 'l2' };
+      }
+      if (now < d.h.grace) {
+        graced = d.h;
+        gracedValue = d.value;
+        const until = this.#backoff.get(lk);
+        if (until !== undefined && now < until) return { value: d.value, result: 'stale', tier: 'l2' };
+      }
+    }
+    const out = await this.#loadAndStore(key, lk, loader, options, flight, graced, gracedValue);
+    return corrupt && out.result === 'miss' ? { ...out, result: 'error' } : out;
+  }
+
+  /** The miss path: lock, capture versions, load, versioned write. */
+  async #loadAndStore(
+    key: string,
+    lk: string,
+    loader: Loader<unknown>,
+    options: GetOrSetOptions | undefined,
+    flight: Flight,
+    graced: Header | undefined,
+    gracedValue: unknown,
+  ): Promise<Outcome> {
+    const o = this.#resolve(options, options?.serializer);
+    const ek = this.#keys.entry(lk);
+    const useLock = this.#lockOn && options?.lock !== false;
+    const token = useLock ? `${this.#origin}.${(this.#lockSeq++).toString(36)}` : '';
+    const lockKey = this.#keys.lock(lk);
+    // One tick: lock attempt, a re-read of the entry (someone may have just written it) and the
+    // versions the write will be checked against. node-redis sends them as one pipeline.
+    let snap: { locked: boolean; raw: string | null; versions: string[] };
+    try {
+      snap = await this.#guard.run(async () => {
+        const [locked, raw, versions] = await Promise.all([
+          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(false),
+          this.#store.get(ek),
+          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
+        ]);
+        return { locked, raw, versions: versions.map((v) => v ?? '') };
+      });
+    } catch (err) {
+      this.#redisFailed(err);
+      return this.#degraded(key, lk, loader, options, flight, err, graced, gracedValue);
+    }
+    let expectedId = '';
+    if (snap.raw !== null) {
+      const h = decodeHeader(snap.raw);
+      if (h !== undefined) {
+        expectedId = h.id;
+        if (h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h)) {
+          const d = await this.#decode(lk, snap.raw, options?.serializer, options?.validate);
+          if (d !== undefined && d !== 'corrupt') {
+            if (snap.locked) this.#unlock(lockKey, token);
+            this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
+            return { value: d.value, result: 'hit', tier: 'l2' };
+          }
+        }
+      } else expectedId = '?';
+    }
+    if (useLock && !snap.locked) {
+      const waited = await this.#waitForOther(lk, ek, lockKey, token, options);
+      if (waited.out !== undefined) return waited.out;
+      snap.locked = waited.locked;
+      if (waited.expectedId !== undefined) expectedId = waited.expectedId;
+    }
+    const ctx = { key, stale: gracedValue };
+    const started = performance.now();
+    let value: unknown;
+    this.#n.loads++;
+    try {
+      value = await loader(ctx);
+    } catch (err) {
+      recordLoad(this.name, (performance.now() - started) / 1000, false);
+      this.#n.loadErrors++;
+      if (snap.locked) this.#unlock(lockKey, token);
+      if (graced !== undefined) {
+        this.#setBackoff(lk);
+        this.#log('warn', 'cache loader failed; serving the previous value (grace)', err, key);
+        return { value: gracedValue, result: 'stale', tier: 'l2' };
+      }
+      const l1e = this.#l1?.get(lk, Date.now());
+      if (l1e !== undefined && Date.now() < l1e.grace) {
+        this.#setBackoff(lk);
+        return { value: l1e.value, result: 'stale', tier: 'l1' };
+      }
+      throw err;
+    }
+    const took = performance.now() - started;
+    recordLoad(this.name, took / 1000, true);
+    this.#backoff.delete(lk);
+    const now = Date.now();
+    const enc = this.#encode(value, o, now, options?.negativeTtl);
+    let written = 0;
+    if (enc !== undefined && took < this.#tombTtl) {
+      try {
+        written = await this.#guard.run(() =>
+          this.#versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags),
+        );
+      } catch (err) {
+        this.#redisFailed(err);
+        written = 0;
+      }
+      if (written !== 1) this.#n.writesRefused++;
+    }
+    if (snap.locked) this.#unlock(lockKey, token);
+    // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
+    if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
+    return { value, result: 'miss', tier: 'l2' };
+  }
+
+  /** Another process holds the lock: poll for its result, bounded by lock.wait, then load anyway. */
+  async #waitForOther(
+    lk: string,
+    ek: string,
+    lockKey: string,
+    token: string,
+    options: GetOrSetOptions | undefined,
+  ): Promise<{ out?: Outcome; locked: boolean; expectedId?: string }> {
+    const deadline = Date.now() + this.#lockWait;
+    let delay = 5;
+    while (Date.now() < deadline) {
+      await sleep(Math.min(delay, Math.max(1, deadline - Date.now())));
+      delay = Math.min(delay * 1.5, 100);
+      let raw: string | null;
+      let holder: string | null;
+      try {
+        [raw, holder] = await this.#guard.run(() =>
+          Promise.all([this.#store.get(ek), this.#store.get(lockKey)]),
+        );
+      } catch (err) {
+        this.#redisFailed(err);
+        return { locked: false };
+      }
+      const h = raw === null ? undefined : decodeHeader(raw);
+      if (h !== undefined && h.kind !== 'T' && Date.now() < h.fresh) {
+        const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
+        if (d !== undefined && d !== 'corrupt') {
+          this.#fillL1(lk, d.h, d.value, undefined, this.#gen);
+          return { out: { value: d.value, result: 'hit', tier: 'l2' }, locked: false };
+        }
+      }
+      if (holder === null) {
+        // The holder finished without a usable entry (its load failed or its write was refused).
+        try {
+          const locked = await this.#guard.run(() => this.#store.setNx(lockKey, token, this.#lockTtl));
+          if (locked) return { locked: true, expectedId: h === undefined ? (raw === null ? '' : '?') : h.id };
+        } catch (err) {
+          this.#redisFailed(err);
+          return { locked: false };
+        }
+      }
+    }
+    return { locked: false };
+  }
+
+  /** Redis is unusable: the loader answers; an L1 copy still within grace covers a loader failure. */
+  async #degraded(
+    key: string,
+    lk: string,
+    loader: Loader<unknown>,
+    options: GetOrSetOptions | undefined,
+    flight: Flight,
+    _err: unknown,
+    graced?: Header,
+    gracedValue?: unknown,
+  ): Promise<Outcome> {
+    if (!this.#store.ready() && !this.#warnedNotReady) {
+      this.#warnedNotReady = true;
+      this.#log('warn', 'cache: redis client not ready; calls go straight to the loader until it is');
+    }
+    const l1e = this.#l1?.get(lk, Date.now());
+    const stale = graced !== undefined ? gracedValue : l1e?.value;
+    const staleUntil = graced !== undefined ? graced.grace : (l1e?.grace ?? 0);
+    const started = performance.now();
+    this.#n.loads++;
+    let value: unknown;
+    try {
+      value = await loader({ key, stale });
+    } catch (err) {
+      recordLoad(this.name, (performance.now() - started) / 1000, false);
+      this.#n.loadErrors++;
+      if (Date.now() < staleUntil) return { value: stale, result: 'stale', tier: graced ? 'l2' : 'l1' };
+      throw err;
+    }
+    recordLoad(this.name, (performance.now() - started) / 1000, true);
+    if (this.#l1 !== undefined) {
+      const o = this.#resolve(options, options?.serializer);
+      const enc = this.#encode(value, o, Date.now(), options?.negativeTtl);
+      if (enc !== undefined) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
+    }
+    return { value, result: 'error', tier: 'l2' };
+  }
+
+  /** Stale-while-revalidate: one background load per key, skipped when another process holds the lock. */
+  #refresh(
+    key: string,
+    lk: string,
+    loader: Loader<unknown>,
+    options: GetOrSetOptions | undefined,
+    h: Header,
+    staleValue: unknown,
+  ): void {
+    if (this.#refreshing.has(lk)) return;
+    this.#refreshing.add(lk);
+    const gen = this.#gen;
+    const o = this.#resolve(options, options?.serializer);
+    const lockKey = this.#keys.lock(lk);
+    const token = `${this.#origin}.${(this.#lockSeq++).toString(36)}`;
+    const useLock = this.#lockOn && options?.lock !== false;
+    const run = async () => {
+      const [locked, versions] = await this.#guard.run(() =>
+        Promise.all([
+          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(true),
+          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
+        ]),
+      );
+      if (!locked) return;
+      const started = performance.now();
+      this.#n.loads++;
+      let value: unknown;
+      try {
+        value = await loader({ key, stale: staleValue });
+      } catch (err) {
+        recordLoad(this.name, (performance.now() - started) / 1000, false);
+        this.#n.loadErrors++;
+        if (useLock) this.#unlock(lockKey, token);
+        this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
+        return;
+      }
+      const took = performance.now() - started;
+      recordLoad(this.name, took / 1000, true);
+      const enc = this.#encode(value, o, Date.now(), options?.negativeTtl);
+      let written = 0;
+      if (enc !== undefined && took < this.#tombTtl) {
+        written = await this.#guard.run(() =>
+          this.#versionedWrite(
+            lk,
+            enc.raw,
+            enc.px,
+            h.id,
+            versions.map((v) => v ?? ''),
+            o.tags,
+          ),
+        );
+        if (written !== 1) this.#n.writesRefused++;
+      }
+      if (useLock) this.#unlock(lockKey, token);
+      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, o.tags, gen);
+    };
+    run()
+      .catch((err) => this.#redisFailed(err))
+      .finally(() => this.#refreshing.delete(lk));
+  }
+
+  // ---------------------------------------------------------------- internals: encoding
+
+  #codecOf(s: Serializer): Codec {
+    return s === jsonSerializer ? 'j' : s === richJsonSerializer ? 'r' : 'c';
+  }
+
+  #serializerOf(codec: Codec, override: Serializer | undefined): Serializer | undefined {
+    if (codec === 'j') return jsonSerializer;
+    if (codec === 'r') return richJsonSerializer;
+    if (codec === 'c')
+      return override !== undefined && this.#codecOf(override) === 'c'
+        ? override
+        : this.#codecOf(this.#serializer) === 'c'
+          ? this.#serializer
+          : undefined;
+    return undefined;
+  }
+
+  /** Decodes a raw entry; corrupt or foreign entries are deleted, counted and reported as 'corrupt'. */
+  async #decode(
+    lk: string,
+    raw: string | null,
+    override: Serializer | undefined,
+    validate: ((v: unknown) => boolean) | undefined,
+  ): Promise<{ h: Header; value: unknown } | 'corrupt' | undefined> {
+    if (raw === null) return undefined;
+    if (raw === WRONG_TYPE) return this.#corrupt(lk, 'key holds a non-string Redis type');
+    const h = decodeHeader(raw);
+    if (h === undefined) return this.#corrupt(lk, 'foreign or unknown envelope');
+    if (h.kind === 'T') return undefined;
+    if (!this.#pending.empty && this.#blockedByPending(lk, h)) return undefined;
+    if (h.kind === 'u') return { h, value: undefined };
+    const s = this.#serializerOf(h.codec, override);
+    if (s === undefined) return this.#corrupt(lk, `no serializer for codec ${h.codec}`);
+    let value: unknown;
+    try {
+      value = s.deserialize(h.payload);
+    } catch {
+      return this.#corrupt(lk, 'payload does not deserialize');
+    }
+    if (validate !== undefined) {
+      let ok = false;
+      try {
+        ok = validate(value) === true;
+      } catch {
+        ok = false;
+      }
+      if (!ok) return this.#corrupt(lk, 'value failed validate()');
+    }
+    return { h, value };
+  }
+
+  async #corrupt(lk: string, reason: string): Promise<'corrupt'> {
+    this.#n.corrupt++;
+    this.#l1?.delete(lk);
+    this.#log('warn', `cache: dropping corrupt entry (${reason})`, undefined, lk);
+    try {
+      await this.#guard.run(() => this.#store.del([this.#keys.entry(lk)]));
+    } catch (err) {
+      this.#redisFailed(err);
+    }
+    return 'corrupt';
+  }
+
+  #resolve(options: WriteOptions | undefined, serializer: Serializer | undefined): Resolved {
+    const s = serializer ?? this.#serializer;
+    const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
+    const ttl = num(options?.ttl, this.#defaultTtl);
+    return {
+      ttl: ttl > 0 ? ttl : this.#defaultTtl,
+      swr: num(options?.staleWhileRevalidate, this.#swr),
+      grace: num(options?.grace, this.#grace),
+      jitter: Math.min(1, num(options?.jitter, this.#jitter)),
+      tags: options?.tags ? this.#cleanTags(options.tags) : undefined,
+      serializer: s,
+      codec: s === this.#serializer ? this.#codec : this.#codecOf(s),
+    };
+  }
+
+  /** Envelope for a value, or undefined (counted) when it cannot or must not be cached. */
+  #encode(
+    value: unknown,
+    o: Resolved,
+    now: number,
+    negativeTtl: number | undefined,
+  ): { raw: string; px: number; h: Header } | undefined {
+    let payload = '';
+    let fresh: number;
+    let stale: number;
+    let grace: number;
+    const id = (this.#lockSeq++).toString(36) + Math.random().toString(36).slice(2, 8);
+    if (value === undefined) {
+      const ttl = typeof negativeTtl === 'number' && negativeTtl > 0 ? negativeTtl : this.#negativeTtl;
+      fresh = stale = grace = now + Math.max(1, Math.round(ttl));
+    } else {
+      try {
+        payload = o.serializer.serialize(value);
+      } catch (err) {
+        this.#n.oversize++;
+        this.#log('warn', 'cache: value cannot be serialized; not cached', err);
+        return undefined;
+      }
+      if (typeof payload !== 'string') {
+        this.#n.oversize++;
+        return undefined;
+      }
+      if (
+        payload.length > this.#maxValue ||
+        (payload.length * 3 > this.#maxValue && Buffer.byteLength(payload) > this.#maxValue)
+      ) {
+        this.#n.oversize++;
+        return undefined;
+      }
+      const ttl = o.jitter > 0 ? o.ttl * (1 - o.jitter * Math.random()) : o.ttl;
+      fresh = now + Math.max(1, Math.round(ttl));
+      stale = fresh + o.swr;
+      grace = fresh + Math.max(o.swr, o.grace);
+    }
+    const kind = value === undefined ? 'u' : 'v';
+    const codec: Codec = value === undefined ? '-' : o.codec;
+    const raw = encodeEntry(id, fresh, stale, grace, kind, codec, o.tags, payload);
+    return {
+      raw,
+      px: Math.max(1, grace - now),
+      h: { id, fresh, stale, grace, kind, codec, tagsJson: '', payload },
+    };
+  }
+
+  #cleanTags(tags: readonly string[]): string[] | undefined {
+    if (!Array.isArray(tags)) return undefined;
+    const out: string[] = [];
+    for (const t of tags) {
+      if (typeof t !== 'string' || t.length === 0) continue;
+      const lt = limitKey(t, this.#maxKey);
+      if (!out.includes(lt)) out.push(lt);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  #fillL1(lk: string, h: Header, value: unknown, tags: readonly string[] | undefined, gen: number): void {
+    const l1 = this.#l1;
+    if (l1 === undefined || gen !== this.#gen) return;
+    const now = Date.now();
+    const e: L1Entry = {
+      value,
+      fresh: Math.min(h.fresh, now + this.#l1Ttl),
+      stale: h.stale,
+      grace: h.grace,
+      // Kept past its L1 freshness until the entry's grace ends: a fallback when the loader fails.
+      expires: h.grace,
+      size: h.payload.length + lk.length + 64,
+      negative: h.kind === 'u',
+      tags: tags ?? headerTags(h),
+    };
+    l1.set(lk, e);
+  }
+
+  // ---------------------------------------------------------------- internals: redis writes
+
+  /** Last-write-wins set (explicit `set`/`mset`), registering tags. */
+  async #plainWrite(lk: string, raw: string, px: number, tags: readonly string[] | undefined): Promise<void> {
+    const ek = this.#keys.entry(lk);
+    if (tags === undefined) return this.#store.set(ek, raw, px);
+    if (!this.#store.cluster) {
+      await this.#store.eval(SET_TAGGED, [ek, ...tags.map((t) => this.#keys.tagSet(t))], [raw, String(px)]);
+      return;
+    }
+    await this.#store.set(ek, raw, px);
+    await Promise.all(
+      tags.map((t) =>
+        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(t), this.#keys.tagSet(t)], [ek, String(px)]),
+      ),
+    );
+  }
+
+  /**
+   * The write of a load: refused when the entry, the namespace epoch or a tag version changed
+   * since the loader started. One atomic script on a standalone server; on a cluster, write then
+   * register in each tag's slot and undo the write if a version moved (the invalidation then
+   * either sees our key in the tag set or we see its new version).
+   * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
+   */
+  async #versionedWrite(
+    lk: string,
+    raw: string,
+    px: number,
+    expectedId: string,
+    versions: string[],
+    tags: readonly string[] | undefined,
+  ): Promise<number> {
+    const ek = this.#keys.entry(lk);
+    const t = tags ?? [];
+    if (!this.#store.cluster) {
+      const keys = [
+        ek,
+        this.#keys.epoch,
+        ...t.map((x) => this.#keys.tagVersion(x)),
+        ...t.map((x) => this.#keys.tagSet(x)),
+      ];
+      const args = [expectedId, ...versions, raw, String(px), String(t.length)];
+      return Number(await this.#store.eval(CAS_WRITE, keys, args));
+    }
+    const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
+    if (set !== 1) return set;
+    const id = raw.slice(3, raw.indexOf('|', 3));
+    const [epoch, ...now] = await Promise.all([
+      this.#store.get(this.#keys.epoch),
+      ...t.map((x) =>
+        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(x), this.#keys.tagSet(x)], [ek, String(px)]),
+      ),
+    ]);
+    const moved = (epoch ?? '') !== versions[0] || now.some((v, i) => String(v ?? '') !== versions[i + 1]);
+    if (!moved) return 1;
+    await this.#store.eval(DEL_IF_ID, [ek], [id]);
+    return -1;
+  }
+
+  #unlock(lockKey: string, token: string): void {
+    this.#guard
+      .run(() => this.#store.eval(UNLOCK, [lockKey], [token]))
+      .catch((err) => this.#redisFailed(err));
+  }
+
+  async #applyKeyDeletes(lks: string[]): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    const now = Date.now();
+    const items = lks.map((lk) => {
+      const id = `d${(this.#lockSeq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      return {
+        key: this.#keys.entry(lk),
+        value: encodeEntry(id, now, now, now, 'T', '-', undefined, ''),
+        px: this.#tombTtl,
+      };
+    });
+    try {
+      await this.#guard.run(() => this.#store.setMany(items));
+      return true;
+    } catch (err) {
+      this.#redisFailed(err);
+      return false;
+    }
+  }
+
+  async #applyTagInvalidation(tags: string[]): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    try {
+      const members = await this.#guard.run(() =>
+        Promise.all(
+          tags.map((t) =>
+            this.#store.eval(
+              INVALIDATE_TAG,
+              [this.#keys.tagVersion(t), this.#keys.tagSet(t)],
+              [this.#nonce(), String(this.#versionTtl)],
+            ),
+          ),
+        ),
+      );
+      const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
+      // One deadline per chunk: a big tag must not look like a slow Redis.
+      const chunks: string[][] = [];
+      for (let i = 0; i < keys.length; i += 500) chunks.push(keys.slice(i, i + 500));
+      await Promise.all(chunks.map((c) => this.#guard.run(() => this.#store.del(c))));
+      return true;
+    } catch (err) {
+      this.#redisFailed(err);
+      return false;
+    }
+  }
+
+  async #applyPrefixClear(prefix: string): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    try {
+      await this.#guard.run(() => this.#store.set(this.#keys.epoch, this.#nonce(), this.#versionTtl));
+      await this.#store.scanDelete(this.#keys.entryPattern(prefix), (fn) => this.#guard.run(fn));
+      return true;
+    } catch (err) {
+      this.#redisFailed(err);
+      return false;
+    }
+  }
+
+  #nonce(): string {
+    return `${Date.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
+  }
+
+  /** Replays invalidations that failed while Redis was away. */
+  #replay(): void {
+    if (this.#replaying !== undefined || this.#pending.empty) return;
+    const p = this.#pending;
+    this.#replaying = (async () => {
+      if (p.all) {
+        if (await this.#applyPrefixClear('')) p.all = false;
+        return;
+      }
+      const keys = [...p.keys];
+      if (keys.length > 0 && (await this.#applyKeyDeletes(keys))) for (const k of keys) p.keys.delete(k);
+      const tags = [...p.tags];
+      if (tags.length > 0 && (await this.#applyTagInvalidation(tags))) for (const t of tags) p.tags.delete(t);
+      for (const pre of [...p.prefixes]) if (await this.#applyPrefixClear(pre)) p.prefixes.delete(pre);
+    })()
+      .catch((err) => this.#redisFailed(err))
+      .finally(() => {
+        this.#replaying = undefined;
+      });
+  }
+
+  #blockedByPending(lk: string, h: Header): boolean {
+    return (
+      !this.#pending.empty &&
+      this.#pending.blocks(lk, this.#pending.tags.size > 0 ? headerTags(h) : undefined)
+    );
+  }
+
+  // ---------------------------------------------------------------- internals: local state
+
+  #localInvalidate(pred: (k: string, e: L1Entry) => boolean): void {
+    this.#l1?.deleteWhere(pred);
+    this.#dropFlights();
+  }
+
+  /** New callers must not join loads that started before an invalidation. */
+  #dropFlights(): void {
+    this.#gen++;
+    this.#flights.clear();
+  }
+
+  #onBus(m: BusMessage): void {
+    if (m.k !== undefined) {
+      const ks = m.k;
+      this.#localInvalidate((k) => ks.includes(k));
+      recordInvalidation(this.name, 'key', 'remote', ks.length);
+    }
+    if (m.t !== undefined) {
+      const ts = m.t;
+      this.#localInvalidate((_k, e) => e.tags?.some((t) => ts.includes(t)) === true);
+      recordInvalidation(this.name, 'tag', 'remote', ts.length);
+    }
+    if (m.p !== undefined) {
+      const p = m.p;
+      this.#localInvalidate((k) => k.startsWith(p));
+      recordInvalidation(this.name, 'prefix', 'remote');
+    }
+  }
+
+  #publish(m: BusMessage): void {
+    if (!this.#publishOn || !this.#guard.available()) return;
+    const msg = JSON.stringify(m);
+    this.#guard
+      .run(() => this.#store.publish(this.#keys.channel, msg))
+      .catch((err) => this.#redisFailed(err));
+  }
+
+  #setBackoff(lk: string): void {
+    if (this.#graceBackoff <= 0) return;
+    if (this.#backoff.size >= 10_000) this.#backoff.clear();
+    this.#backoff.set(lk, Date.now() + this.#graceBackoff);
+  }
+
+  #count(result: Result, tier: Tier): void {
+    const r = this.#observed.requests;
+    const i = slot(result, tier);
+    r[i] = (r[i] as number) + 1;
+  }
+
+  #redisFailed(err: unknown): void {
+    this.#log('debug', 'cache: redis command failed; using the loader', err);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CacheError('CACHE_CLOSED', `cache ${this.name} is closed`);
+  }
+
+  #badKey(key: unknown): CacheError {
+    return new CacheError('CACHE_KEY_INVALID', `cache ${this.name}: key must be a string, got ${typeof key}`);
+  }
+
+  #log(level: 'warn' | 'debug', message: string, err?: unknown, key?: string): void {
+    try {
+      const logger = this.#logger ?? getLogger();
+      const fields: Record<string, unknown> = { 'cache.name': this.name };
+      if (key !== undefined) fields['cache.key'] = key.length > 100 ? `${key.slice(0, 100)}…` : key;
+      if (err !== undefined) fields['error.message'] = err instanceof Error ? err.message : String(err);
+      logger[level](message, fields);
+    } catch {
+      // Logging must never break a cache call.
+    }
+  }
+}
+
+/**
+ * Creates a cache over a node-redis client or cluster.
+ * @example
+ * import { createClient } from 'redis';
+ * const redis = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const cache = createCache({ redis, name: 'users', defaultTtl: 60_000, l1: true });
+ * const user = await cache.getOrSet('user:42', () => db.findUser(42), { tags: ['user:42'] });
+ */
+export function createCache(options: CacheOptions): Cache {
+  return new Cache(options);
+}

@@ -1,0 +1,64 @@
+import { createHash } from 'node:crypto';
+
+/** Characters of a long key kept readable in front of its hash, so prefix invalidation still matches. */
+const HEAD = 64;
+
+/**
+ * Keeps a user key at or under `max` bytes: longer keys become `<first 64 chars>#<sha256>`.
+ * The readable head keeps `clear(prefix)` working for prefixes up to 64 characters.
+ */
+export function limitKey(key: string, max: number): string {
+  // Cheap length test first: most keys are short ASCII and never reach byteLength.
+  if (key.length * 3 <= max || Buffer.byteLength(key) <= max) return key;
+  return `${key.slice(0, HEAD)}#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+/** Escapes Redis glob metacharacters so a user prefix matches literally in SCAN MATCH. */
+export function escapeGlob(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+/**
+ * Redis key layout of one cache. Every entry key wraps the user key in a hash tag so the
+ * entry and its lock share a cluster slot; a tag's version and member set share the tag's slot,
+ * so each multi-key script touches one slot only.
+ */
+export class KeySpace {
+  readonly ns: string;
+  readonly epoch: string;
+  readonly channel: string;
+
+  constructor(prefix: string, name: string) {
+    this.ns = `${prefix}${name}:`;
+    this.epoch = `${this.ns}epoch`;
+    this.channel = `${this.ns}bus`;
+  }
+
+  entry(k: string): string {
+    return `${this.ns}e:{${k}}`;
+  }
+
+  lock(k: string): string {
+    return `${this.ns}l:{${k}}`;
+  }
+
+  tagVersion(tag: string): string {
+    return `${this.ns}t:{${tag}}:v`;
+  }
+
+  tagSet(tag: string): string {
+    return `${this.ns}t:{${tag}}:s`;
+  }
+
+  /** SCAN pattern for every entry whose user key starts with `prefix`. */
+  entryPattern(prefix: string): string {
+    return `${escapeGlob(this.ns)}e:{${escapeGlob(prefix)}*`;
+  }
+
+  /** User key of an entry key (the inverse of `entry`), used to drop L1 copies after SCAN. */
+  userKey(entryKey: string): string | undefined {
+    const head = `${this.ns}e:{`;
+    if (!entryKey.startsWith(head) || !entryKey.endsWith('}')) return undefined;
+    return entryKey.slice(head.length, -1);
+  }
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+
+/** A Lua script sent by EVALSHA, falling back to EVAL when the server does not know it yet. */
+export type Script = { readonly source: string; readonly sha: string };
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+// The id of the entry currently stored ('' when none, '?' when the value is not ours).
+const CURRENT_ID = `
+local cur = redis.call('GET', KEYS[1])
+local curId = ''
+if cur then curId = string.match(cur, '^m1|([^|]*)|') or '?' end
+`;
+
+/**
+ * Versioned write used by getOrSet on a standalone server, atomically:
+ * the entry must still hold what the loader saw when it started (same write id), and the
+ * namespace epoch and every tag version must be unchanged since before the loader ran.
+ * Only then is the value written and registered in its tag sets. An invalidation that lands
+ * while the loader runs changes one of those, so the late write is refused instead of
+ * resurrecting old data.
+ * KEYS: entry, epoch, tagVersion×n, tagSet×n. ARGV: expectedId, epoch, version×n, value, px, n.
+ * Returns 1 written, 0 entry changed, -1 invalidated meanwhile.
+ */
+export const CAS_WRITE = script(`${CURRENT_ID}
+local n = tonumber(ARGV[#ARGV])
+if curId ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
+for i = 1, n do
+  if (redis.call('GET', KEYS[2 + i]) or '') ~= ARGV[2 + i] then return -1 end
+end
+local px = tonumber(ARGV[4 + n])
+redis.call('SET', KEYS[1], ARGV[3 + n], 'PX', px)
+for i = 1, n do
+  local s = KEYS[2 + n + i]
+  redis.call('SADD', s, KEYS[1])
+  if redis.call('PTTL', s) < px then redis.call('PEXPIRE', s, px) end
+end
+return 1
+`);
+
+/**
+ * First step of the cluster write (entry slot only): set if the entry still holds `expectedId`.
+ * KEYS: entry. ARGV: expectedId, value, px. Returns 1 written, 0 entry changed.
+ */
+export const ENTRY_CAS = script(`${CURRENT_ID}
+if curId ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3]))
+return 1
+`);
+
+/**
+ * Registers an entry in a tag set (tag slot) and returns the tag's current version, so the
+ * writer can undo its write when an invalidation slipped in.
+ * KEYS: tagVersion, tagSet. ARGV: entryKey, px.
+ */
+export const TAG_REGISTER = script(`
+local px = tonumber(ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[1])
+if redis.call('PTTL', KEYS[2]) < px then redis.call('PEXPIRE', KEYS[2], px) end
+return redis.call('GET', KEYS[1]) or ''
+`);
+
+/** Unconditional tagged set on a standalone server. KEYS: entry, tagSet×n. ARGV: value, px. */
+export const SET_TAGGED = script(`
+local px = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', px)
+for i = 2, #KEYS do
+  redis.call('SADD', KEYS[i], KEYS[1])
+  if redis.call('PTTL', KEYS[i]) < px then redis.call('PEXPIRE', KEYS[i], px) end
+end
+return 1
+`);
+
+/** Deletes the entry only if it still carries our write id. KEYS: entry. ARGV: id. */
+export const DEL_IF_ID = script(`${CURRENT_ID}
+if curId == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0
+`);
+
+/**
+ * Invalidates one tag: a new random version (so in-flight writers fail their check) and the
+ * member list, whose entries the caller deletes. KEYS: tagVersion, tagSet. ARGV: version, px.
+ */
+export const INVALIDATE_TAG = script(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+local m = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+return m
+`);
+
+/** Releases a lock only if we still own it. KEYS: lock. ARGV: token. */
+export const UNLOCK = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`);

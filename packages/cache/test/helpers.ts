@@ -1,0 +1,40 @@
+import { randomBytes } from 'node:crypto';
+import { createClient } from 'redis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export type Client = ReturnType<typeof createClient>;
+
+/** A connected client with an error listener (an unhandled 'error' event would kill jest). */
+export async function connect(
+  url = REDIS_URL,
+  extra: Parameters<typeof createClient>[0] = {},
+): Promise<Client> {
+  const c = createClient({ url, ...extra });
+  c.on('error', () => {});
+  await c.connect();
+  return c as Client;
+}
+
+/** Unique key prefix on the shared Redis for one test. */
+export function uniquePrefix(): string {
+  return `test:cache:${randomBytes(5).toString('hex')}:`;
+}
+
+/** Removes every key under `prefix` with SCAN + DEL (never FLUSH*). */
+export async function cleanup(c: Client, prefix: string): Promise<void> {
+  for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    if (keys.length > 0) await c.del(keys);
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A promise you resolve from outside, to hold a loader open while something else happens. */
+export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } {
+  let open!: (v: T) => void;
+  const promise = new Promise<T>((r) => {
+    open = r;
+  });
+  return { promise, open };
+}
