@@ -1,0 +1,61 @@
+import { type ClassifiedError, classify } from '@mem0-stack/errors';
+import { isBrokenCircuitError, isBulkheadRejectedError, isPolicyTimeoutError } from '../errors';
+
+/** What the policies need to know about a failure. */
+export type Verdict = {
+  classified: ClassifiedError;
+  /** Transient: worth another attempt (idempotency aside). */
+  retryable: boolean;
+  /** The request may have reached the dependency: retry only idempotent work. */
+  maybeSent: boolean;
+  /** The dependency itself is unhealthy: counts towards opening a breaker. */
+  dependencyFailure: boolean;
+  /** Refused by one of our own policies (breaker, bulkhead): never retried by default. */
+  rejection: boolean;
+};
+
+const DEPENDENCY_CATEGORIES = new Set(['unavailable', 'timeout', 'rate_limited']);
+const cache = new WeakMap<object, Verdict>();
+
+function ownVerdict(err: unknown): Omit<Verdict, 'classified'> | undefined {
+  // Our own errors are decided here so that the answer does not depend on the classifier
+  // rules another package registers.
+  if (isPolicyTimeoutError(err)) {
+    // A timed-out request was sent: only idempotent work may be retried. A passed overall
+    // deadline means the caller's time is up: never retried.
+    return { retryable: !err.deadline, maybeSent: true, dependencyFailure: !err.deadline, rejection: false };
+  }
+  if (isBrokenCircuitError(err) || isBulkheadRejectedError(err)) {
+    return { retryable: false, maybeSent: false, dependencyFailure: false, rejection: true };
+  }
+  return undefined;
+}
+
+/**
+ * classify() plus the two decisions the policies make from it. Cached per error object: the
+ * same failure passes through the breaker, the retry and telemetry.
+ */
+export function verdict(err: unknown): Verdict {
+  const isObj = err !== null && typeof err === 'object';
+  if (isObj) {
+    const hit = cache.get(err as object);
+    if (hit !== undefined) return hit;
+  }
+  const classified = classify(err);
+  const own = ownVerdict(err);
+  const v: Verdict = own
+    ? { classified, ...own }
+    : {
+        classified,
+        retryable: classified.retryable,
+        maybeSent: classified.maybeSent === true,
+        // A syntax error or a unique violation is the caller's bug, not an unhealthy database:
+        // database/cache errors count only when transient.
+        dependencyFailure:
+          DEPENDENCY_CATEGORIES.has(classified.category) ||
+          ((classified.category === 'database' || classified.category === 'cache') && classified.retryable),
+        rejection: false,
+      };
+  if (isObj) cache.set(err as object, v);
+  return v;
+}

@@ -1,0 +1,176 @@
+import { abortReason, isAborted, onAbort } from './internal/abortHooks';
+import { type LoggerLike, logWarn } from './internal/telemetry';
+import { presets } from './presets';
+import type { ExecuteContext, ExecuteOptions, Policy } from './types';
+
+/** The parts of a pg PoolClient the wrapper uses. */
+export type PoolClientLike = {
+  query(...args: unknown[]): Promise<unknown>;
+  release(err?: Error | boolean): void;
+  processID?: number | null;
+};
+
+/** The parts of a pg Pool the wrapper uses (a `pg.Pool` fits). */
+export type PoolLike = {
+  query(...args: never[]): unknown;
+  connect(): Promise<PoolClientLike>;
+  options?: Record<string, unknown>;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  listenerCount(event: string): number;
+};
+
+/**
+ * Options for {@link resilientPool}.
+ * @example resilientPool(pool, { policy: presets.database({ timeoutMs: 2_000 }), idempotent: (sql) => sql.startsWith('UPSERT') })
+ */
+export type ResilientPoolOptions = {
+  /** Policy for `pool.query` and `pool.connect`. Default `presets.database({ name: 'postgres' })`. */
+  policy?: Policy;
+  /**
+   * Which statements may run twice (retried after a connection reset or a timeout). Default:
+   * read-only statements (SELECT, SHOW, EXPLAIN, VALUES, TABLE, and WITH without a write).
+   * Serialization failures, deadlocks and refused connections are retried whatever this says:
+   * the statement did not take effect.
+   */
+  idempotent?: boolean | ((text: string) => boolean);
+  /**
+   * On a timeout (or the caller's abort), cancel the running statement on the server
+   * (`pg_cancel_backend` from a short-lived connection). Default true.
+   */
+  cancelOnAbort?: boolean;
+  /** Logger for idle-client errors. Default: the process logger. */
+  logger?: LoggerLike;
+};
+
+const READ_ONLY = /^\s*(?:select|show|explain|values|table)\b/i;
+const WITH = /^\s*with\b/i;
+const WRITES = /\b(?:insert|update|delete|merge|truncate|call|nextval|setval)\b/i;
+
+/** Default idempotency guess from the statement text. */
+export function isReadOnlyStatement(text: string): boolean {
+  if (READ_ONLY.test(text)) return !/\b(?:nextval|setval)\s*\(/i.test(text);
+  return WITH.test(text) && !WRITES.test(text);
+}
+
+const IDEMPOTENT: ExecuteOptions = { idempotent: true };
+const NOT_IDEMPOTENT: ExecuteOptions = { idempotent: false };
+const noop = (): void => {};
+
+function cancelBackend(pool: PoolLike, client: PoolClientLike): void {
+  const pid = client.processID;
+  const Ctor = (client as unknown as { constructor?: new (o: unknown) => CancelClient }).constructor;
+  if (typeof pid !== 'number' || typeof Ctor !== 'function') return;
+  try {
+    const c = new Ctor({ ...(pool.options ?? {}), connectionTimeoutMillis: 2_000 });
+    c.on('error', noop);
+    c.connect()
+      .then(() => c.query('SELECT pg_cancel_backend($1)', [pid]))
+      .catch(noop)
+      .finally(() => c.end().catch(noop));
+  } catch {
+    // Best effort: the timeout already answered the caller.
+  }
+}
+
+type CancelClient = {
+  on(e: 'error', l: () => void): void;
+  connect(): Promise<unknown>;
+  query(text: string, values: unknown[]): Promise<unknown>;
+  end(): Promise<unknown>;
+};
+
+/**
+ * Wraps a `pg.Pool` so that `pool.query(...)` and `pool.connect()` run under a policy (by
+ * default `presets.database()`), without changing their API: same arguments, same results,
+ * callbacks still work. A statement cut by the timeout is cancelled on the server. Clients taken
+ * with `connect()` are not wrapped (a statement inside a transaction cannot be retried alone);
+ * retry whole transactions with `policy.execute` instead. Adds an `error` listener so an idle
+ * client killed by the server (`pg_terminate_backend`, failover) is logged, not fatal.
+ * @example
+ * const pool = resilientPool(new pg.Pool({ connectionString }));
+ * const { rows } = await pool.query('SELECT * FROM memories WHERE user_id = $1', [userId]);
+ */
+export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoolOptions = {}): P {
+  const policy = options.policy ?? presets.database({ name: 'postgres' });
+  const cancel = options.cancelOnAbort ?? true;
+  const idem = options.idempotent ?? isReadOnlyStatement;
+  const idempotentFor = (text: string | undefined): ExecuteOptions =>
+    (typeof idem === 'function' ? text !== undefined && idem(text) : idem) ? IDEMPOTENT : NOT_IDEMPOTENT;
+
+  if (pool.listenerCount('error') === 0) {
+    pool.on('error', (err) => {
+      logWarn(options.logger, 'idle PostgreSQL client failed; the pool replaces it', {
+        'resilience.name': policy.name,
+        'error.message': err.message,
+        'error.code': (err as { code?: string }).code,
+      });
+    });
+  }
+
+  const connectRaw = (): Promise<PoolClientLike> => pool.connect();
+
+  async function attempt(ctx: ExecuteContext, args: unknown[]): Promise<unknown> {
+    const client = await connectRaw();
+    if (isAborted(ctx)) {
+      client.release();
+      throw abortReason(ctx);
+    }
+    const off = cancel ? onAbort(ctx, () => cancelBackend(pool, client)) : noop;
+    try {
+      const result = await client.query(...args);
+      off();
+      client.release();
+      return result;
+    } catch (err) {
+      off();
+      // pg's own pool.query discards the client after any error; do the same.
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+  }
+
+  function query(...args: unknown[]): unknown {
+    const first = args[0] as { submit?: unknown; text?: unknown } | string | undefined;
+    // Submittables (pg-cursor, pg-query-stream) stream rows: nothing to retry, pass through.
+    if (first !== null && typeof first === 'object' && typeof first.submit === 'function') {
+      return (pool.query as (...a: unknown[]) => unknown)(...args);
+    }
+    const last = args[args.length - 1];
+    const cb = typeof last === 'function' ? (last as (err: unknown, res?: unknown) => void) : undefined;
+    const qargs = cb ? args.slice(0, -1) : args;
+    const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : undefined;
+    const p = policy.execute((ctx) => attempt(ctx, qargs), idempotentFor(text));
+    if (cb === undefined) return p;
+    p.then(
+      (r) => cb(undefined, r),
+      (e) => cb(e),
+    );
+    return undefined;
+  }
+
+  function connect(cb?: (err: unknown, client?: PoolClientLike, done?: () => void) => void): unknown {
+    const p = policy.execute(async (ctx) => {
+      const client = await connectRaw();
+      if (isAborted(ctx)) {
+        // The call already timed out: hand the late client straight back.
+        client.release();
+        throw abortReason(ctx);
+      }
+      return client;
+    }, IDEMPOTENT);
+    if (cb === undefined) return p;
+    p.then(
+      (c) => cb(undefined, c, () => c.release()),
+      (e) => cb(e),
+    );
+    return undefined;
+  }
+
+  return new Proxy(pool, {
+    get(target, prop, receiver) {
+      if (prop === 'query') return query;
+      if (prop === 'connect') return connect;
+      return Reflect.get(target, prop, receiver);
+    },
+  });
+}
