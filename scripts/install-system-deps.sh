@@ -6,6 +6,8 @@ command -v redis-server >/dev/null || want+=(redis-server)
 command -v psql >/dev/null || want+=(postgresql-client)
 command -v promtool >/dev/null || want+=(prometheus)
 command -v jq >/dev/null || want+=(jq)
+# docker-compose (v1, Python) only validates collector/docker-compose.yaml (`config`); no engine runs here.
+command -v docker-compose >/dev/null || want+=(docker-compose)
 if [ ${#want[@]} -gt 0 ]; then
   echo "installing: ${want[*]}"
   export DEBIAN_FRONTEND=noninteractive
