@@ -30,16 +30,23 @@ function flushProvider(p: unknown): Promise<unknown> | undefined {
   return typeof target?.forceFlush === 'function' ? target.forceFlush() : undefined;
 }
 
-async function flushAll(flush: (() => unknown) | undefined, timeoutMs: number): Promise<void> {
+async function flushAll(
+  flush: (() => unknown) | undefined,
+  timeoutMs: number,
+  keepAlive: boolean,
+): Promise<void> {
   const work = [
     (async () => flush?.())(),
     (async () => flushProvider(trace.getTracerProvider()))(),
     (async () => flushProvider(metrics.getMeterProvider()))(),
   ].map((p) => p.catch(() => undefined));
   let timer: NodeJS.Timeout | undefined;
+  // Before a fatal exit the timer must hold the loop open: with a flush that never settles the
+  // loop would drain and the process end on its own, skipping our exit. Otherwise (a logged
+  // rejection) it must not delay a process that is finishing normally.
   const deadline = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, timeoutMs);
-    timer.unref();
+    if (!keepAlive) timer.unref();
   });
   await Promise.race([Promise.all(work), deadline]);
   clearTimeout(timer);
@@ -66,8 +73,10 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
       return;
     }
     exiting = true;
+    // Even if something ends the process before exit() runs, it must not end with 0.
+    process.exitCode = exitCode;
     recordError(err, { fields: { 'error.origin': origin, 'error.fatal': true } });
-    void flushAll(options.flush, timeoutMs).finally(() => exit(exitCode));
+    void flushAll(options.flush, timeoutMs, true).finally(() => exit(exitCode));
   };
 
   const onUncaught = (err: unknown, origin: string): void => {
@@ -83,7 +92,7 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
       return;
     }
     recordError(reason, { fields: { 'error.origin': 'unhandledRejection' } });
-    void flushAll(options.flush, timeoutMs);
+    void flushAll(options.flush, timeoutMs, false);
   };
 
   process.on('uncaughtException', onUncaught);

@@ -220,8 +220,11 @@ export const pg = {
     return caught(() => c.connect());
   },
   poolExhausted: async (env: Env) => {
-    const pool = new Pool({ connectionString: env.dbUrl, max: 1, connectionTimeoutMillis: 100 });
+    // A generous timeout for the one real connection (the machine may be busy), then a short
+    // one for the waiter that can only time out: pg-pool reads the option per connect().
+    const pool = new Pool({ connectionString: env.dbUrl, max: 1, connectionTimeoutMillis: 10_000 });
     const held = await pool.connect();
+    pool.options.connectionTimeoutMillis = 100;
     try {
       return await caught(() => pool.query('SELECT 1'));
     } finally {
@@ -259,8 +262,19 @@ export const redis = {
     const b = await redisClient(env.redisServer.url);
     try {
       const looping = a.eval('while true do end', { keys: [], arguments: [] }).catch((e: unknown) => e);
-      await new Promise((r) => setTimeout(r, 20)); // let the EVAL reach the server first
-      const err = await caught(() => b.ping());
+      // Until the EVAL has reached the server a PING still answers PONG; after that it waits
+      // for the busy threshold and gets BUSY.
+      let err: unknown;
+      await waitFor(
+        async () => {
+          err = await b.ping().then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          return err !== undefined;
+        },
+        { what: 'BUSY reply', intervalMs: 20 },
+      );
       await b.sendCommand(['SCRIPT', 'KILL']);
       await looping;
       return err;

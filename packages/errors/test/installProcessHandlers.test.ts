@@ -1,0 +1,55 @@
+import { join } from 'node:path';
+import { jsonLines, runNode } from '@mem0-stack/testkit';
+
+const fixture = join(__dirname, 'fixtures', 'processHandlers.ts');
+const run = (mode: string) =>
+  runNode(['--import', 'tsx', fixture, mode], {
+    cwd: join(__dirname, '..'),
+    timeoutMs: 20_000,
+    env: { ...process.env, MEM0_LOG_OTLP: 'false', OTEL_SDK_DISABLED: 'true' },
+  });
+
+describe('installProcessHandlers (real child processes)', () => {
+  it('uncaught exception: logs the classified error, flushes, exits 1', async () => {
+    const r = await run('uncaught');
+    expect(r.code).toBe(1);
+    const { records } = jsonLines(r.stdout);
+    const line = records.find((l) => l['error.code'] === 'INVARIANT_BROKEN');
+    expect(line).toMatchObject({
+      level: 'error',
+      'error.category': 'internal',
+      'error.severity': 'high',
+      'error.origin': 'uncaughtException',
+      'error.fatal': true,
+    });
+    // The flush ran before exit, after the log line.
+    const flushedAt = records.findIndex((l) => l.flushed === true);
+    expect(flushedAt).toBeGreaterThan(records.indexOf(line!));
+  });
+
+  it('a flush that never settles does not keep a crashed process alive', async () => {
+    const r = await run('hanging-flush');
+    expect(r.code).toBe(1);
+    expect(jsonLines(r.stdout).records.some((l) => l['error.code'] === 'INVARIANT_BROKEN')).toBe(true);
+  });
+
+  it('unhandled rejection: logged and classified, the process keeps running by default', async () => {
+    const r = await run('rejection');
+    expect(r.code).toBe(0);
+    const { records } = jsonLines(r.stdout);
+    expect(records.find((l) => l['error.origin'] === 'unhandledRejection')).toMatchObject({
+      'error.code': 'CONNECTION_REFUSED',
+      'error.category': 'unavailable',
+    });
+    expect(records.some((l) => l.alive === true)).toBe(true);
+  });
+
+  it('unhandled rejection with exitOnUnhandledRejection: exits 1 after the flush', async () => {
+    const r = await run('rejection-exit');
+    expect(r.code).toBe(1);
+    const { records } = jsonLines(r.stdout);
+    expect(records.some((l) => l['error.origin'] === 'unhandledRejection')).toBe(true);
+    expect(records.some((l) => l.flushed === true)).toBe(true);
+    expect(records.some((l) => l.alive === true)).toBe(false);
+  });
+});
