@@ -1,57 +1,81 @@
+import type { Cache } from '@mem0-stack/cache';
+import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-stack/errors';
+import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ServiceConfig } from './config';
 import type { Memory, MemoryRepository } from './memoryRepository';
-import { ApiProblem } from './problem';
-import type { QueryCache } from './queryCache';
 import { selectFields, sendJson } from './sendJson';
 import { createValidators } from './validation';
-
-/** Minimal structured logger the app writes business events to. */
-export type AppLogger = {
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
-};
 
 /** Everything the HTTP layer needs, injected so tests and the bench can vary it. */
 export type AppDeps = {
   config: ServiceConfig;
   repo: MemoryRepository;
-  cache: QueryCache;
-  log: AppLogger;
+  /** The query-result cache; undefined when caching is off (the benchmark's baseline). */
+  cache: Cache | undefined;
+  logger: Logger;
   /** Throws when PostgreSQL is not usable. */
   checkDatabase(): Promise<void>;
   /** Resolves false when Redis is not usable (the service then runs degraded, uncached). */
   checkRedis(): Promise<boolean>;
-  /** Counters for /internal/stats. */
+  /** Extra counters for /internal/stats. */
   stats(): Record<string, unknown>;
-  /** Installed first: request logging / correlation middleware. */
-  before?: express.RequestHandler[];
-  /** Renders any error as problem+json. */
-  errorHandler: express.ErrorRequestHandler;
-  notFound: express.RequestHandler;
 };
 
 const userTag = (u: string) => `user:${u}`;
+const memTag = (id: string) => `mem:${id}`;
+
+const memoryNotFound = (id: string) =>
+  new NotFoundError(`memory ${id} not found`, {
+    code: 'MEMORY_NOT_FOUND',
+    userMessage: 'No memory has this id (it may have been deleted).',
+  });
 
 /**
- * Builds the express app: routes, validation, caching with tag invalidation.
+ * Builds the express app: request logging and correlation first, then routes with validation
+ * and query-result caching (tag invalidation on every write), then problem+json for anything
+ * that fails.
  * @example const app = createApp(deps); app.listen(3000);
  */
 export function createApp(deps: AppDeps): express.Express {
-  const { config, repo, cache, log } = deps;
+  const { config, repo, cache, logger } = deps;
   const v = createValidators(config);
   const send = { compressAbove: config.compressThresholdBytes };
+  const ttl = config.cacheTtlSeconds * 1000;
+  const cached = <T>(key: string, tags: string[], load: () => Promise<T>): Promise<T> =>
+    cache ? cache.getOrSet(key, load, { tags, ttl }) : load();
+  // A write that reached the database must not fail because Redis is down: the cache keeps the
+  // invalidation and replays it when Redis is back (and refuses stale writes meanwhile).
+  const invalidate = async (tags: string[]) => {
+    if (!cache) return;
+    await timed(
+      'cache.invalidate',
+      () => cache.invalidateTags(tags),
+      { 'cache.tags': tags },
+      {
+        logger,
+        level: 'debug',
+        errorLevel: 'warn',
+      },
+    ).catch(() => {});
+  };
+
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // sendJson computes ETags only where a cached read makes them useful
-  app.set('query parser', 'simple');
-  for (const mw of deps.before ?? []) app.use(mw);
+  app.use(requestLogger({ logger }));
 
   const body = express.json({ limit: Math.max(16_384, config.maxContentChars * 4 + 8192), strict: true });
   const requireJson = (req: Request, _res: Response, next: NextFunction) => {
     if (!req.is('application/json'))
-      return next(new ApiProblem(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json'));
+      return next(
+        new AppError(`content-type ${req.headers['content-type'] ?? '(none)'} refused`, {
+          code: 'UNSUPPORTED_MEDIA_TYPE',
+          category: 'validation',
+          status: 415,
+          userMessage: 'Send the body as JSON with Content-Type: application/json.',
+        }),
+      );
     next();
   };
 
@@ -73,14 +97,14 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/internal/stats', (_req, res) => {
-    res.json({ cache: { enabled: cache.enabled, ...cache.stats() }, ...deps.stats() });
+    res.json({ cache: { enabled: cache !== undefined, ...cache?.stats() }, ...deps.stats() });
   });
 
   app.post('/v1/memories', requireJson, body, async (req, res) => {
     const input = v.createBody(req.body);
     const memory = await repo.create(input.user_id, input.content, input.metadata ?? {});
-    await cache.invalidateTags([userTag(memory.user_id)]);
-    log.info('memory.created', {
+    await invalidate([userTag(memory.user_id)]);
+    logger.event('memory.created', {
       'memory.id': memory.id,
       'user.id': memory.user_id,
       'memory.size': input.content.length,
@@ -91,10 +115,8 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/memories', async (req, res) => {
     const q = v.listQuery(req.query);
-    const page = await cache.getOrSet(
-      `list:${q.userId}:${q.limit}:${q.cursor ?? ''}`,
-      [userTag(q.userId)],
-      () => repo.list(q.userId, q.limit, q.after),
+    const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [userTag(q.userId)], () =>
+      repo.list(q.userId, q.limit, q.after),
     );
     const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
     await sendJson(req, res, 200, out, { ...send, etag: true });
@@ -102,30 +124,19 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/memories/search', async (req, res) => {
     const q = v.searchQuery(req.query);
-    const items = await cache.getOrSet(`search:${q.userId}:${q.limit}:${q.q}`, [userTag(q.userId)], () =>
+    const items = await cached(`search:${q.userId}:${q.limit}:${q.q}`, [userTag(q.userId)], () =>
       repo.search(q.userId, q.q, q.limit),
     );
-    await sendJson(
-      req,
-      res,
-      200,
-      { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items },
-      {
-        ...send,
-        etag: true,
-      },
-    );
+    const out = { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items };
+    await sendJson(req, res, 200, out, { ...send, etag: true });
   });
 
   app.get('/v1/memories/:id', async (req, res) => {
     const id = v.id(req.params.id as string);
     const { fields } = v.itemQuery(req.query);
-    const memory = await cache.getOrSet<Memory | null>(
-      `mem:${id}`,
-      [`mem:${id}`],
-      async () => (await repo.get(id)) ?? null,
-    );
-    if (!memory) throw new ApiProblem(404, 'MEMORY_NOT_FOUND', 'Memory not found');
+    // undefined = "not found", which the cache keeps briefly (negative caching).
+    const memory = await cached<Memory | undefined>(`mem:${id}`, [memTag(id)], () => repo.get(id));
+    if (!memory) throw memoryNotFound(id);
     await sendJson(req, res, 200, selectFields(memory, fields), { ...send, etag: true });
   });
 
@@ -133,22 +144,26 @@ export function createApp(deps: AppDeps): express.Express {
     const id = v.id(req.params.id as string);
     const patch = v.patchBody(req.body);
     const memory = await repo.update(id, patch);
-    if (!memory) throw new ApiProblem(404, 'MEMORY_NOT_FOUND', 'Memory not found');
-    await cache.invalidateTags([userTag(memory.user_id), `mem:${id}`]);
-    log.info('memory.updated', { 'memory.id': id, 'user.id': memory.user_id });
+    if (!memory) throw memoryNotFound(id);
+    await invalidate([userTag(memory.user_id), memTag(id)]);
+    logger.event('memory.updated', {
+      'memory.id': id,
+      'user.id': memory.user_id,
+      'memory.fields': Object.keys(patch),
+    });
     await sendJson(req, res, 200, memory, send);
   });
 
   app.delete('/v1/memories/:id', async (req, res) => {
     const id = v.id(req.params.id as string);
     const userId = await repo.delete(id);
-    if (userId === undefined) throw new ApiProblem(404, 'MEMORY_NOT_FOUND', 'Memory not found');
-    await cache.invalidateTags([userTag(userId), `mem:${id}`]);
-    log.info('memory.deleted', { 'memory.id': id, 'user.id': userId });
+    if (userId === undefined) throw memoryNotFound(id);
+    await invalidate([userTag(userId), memTag(id)]);
+    logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
     res.status(204).end();
   });
 
-  app.use(deps.notFound);
-  app.use(deps.errorHandler);
+  app.use(notFoundHandler({ logger }));
+  app.use(errorHandler({ logger }));
   return app;
 }

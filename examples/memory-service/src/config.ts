@@ -10,6 +10,8 @@ export type ServiceConfig = {
   cachePrefix: string;
   /** Seconds a cached list/search/item stays fresh. */
   cacheTtlSeconds: number;
+  /** Keep hot entries in process memory too (an L1 in front of Redis, invalidated by pub/sub). */
+  cacheL1: boolean;
   /** Largest accepted `content`, in characters. */
   maxContentChars: number;
   /** Largest page a list or search returns. */
@@ -18,6 +20,8 @@ export type ServiceConfig = {
   /** Queries slower than this are logged with their sanitized statement. */
   slowQueryMs: number;
   poolMax: number;
+  /** Per-attempt deadline of a database call (the resilience preset's timeout), in ms. */
+  dbTimeoutMs: number;
   /** Responses larger than this many bytes are compressed when the client accepts it. */
   compressThresholdBytes: number;
   /** Hard limit for graceful shutdown. */
@@ -48,11 +52,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     cacheEnabled: env.MEM0_CACHE !== 'off',
     cachePrefix: env.MEM0_CACHE_PREFIX || 'memory-service:',
     cacheTtlSeconds: int(env, 'MEM0_CACHE_TTL_SECONDS', 60, 1),
+    cacheL1: env.MEM0_CACHE_L1 !== 'off',
     maxContentChars: int(env, 'MEM0_MAX_CONTENT_CHARS', 8192, 1),
     maxPageSize: int(env, 'MEM0_MAX_PAGE_SIZE', 100, 1),
     defaultPageSize: int(env, 'MEM0_DEFAULT_PAGE_SIZE', 20, 1),
     slowQueryMs: int(env, 'MEM0_SLOW_QUERY_MS', 200),
     poolMax: int(env, 'MEM0_PG_POOL_MAX', 10, 1),
+    dbTimeoutMs: int(env, 'MEM0_DB_TIMEOUT_MS', 5000, 100),
     compressThresholdBytes: int(env, 'MEM0_COMPRESS_THRESHOLD_BYTES', 1024),
     shutdownTimeoutMs: int(env, 'MEM0_SHUTDOWN_TIMEOUT_MS', 10_000, 100),
   };

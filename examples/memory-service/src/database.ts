@@ -1,10 +1,15 @@
+import type { Logger } from '@mem0-stack/logging';
+import { startTimer } from '@mem0-stack/logging';
+import { type PoolLike, type PresetPolicy, presets, resilientPool } from '@mem0-stack/resilience';
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
-import type { AppLogger } from './app';
 import type { Queryable } from './memoryRepository';
 
 /** The pool plus what the service measures about it. */
 export type Database = {
+  /** The pool, wrapped by `resilientPool` (retry → breaker → timeout per call). */
   pool: Pool;
+  /** The resilience policy around every call; `breaker.state` feeds /readyz. */
+  policy: PresetPolicy;
   /** Counts every statement and logs the slow ones; the repository queries through it. */
   db: Queryable;
   /** Statements run since start (the bench's fallback when pg_stat_statements is off). */
@@ -13,66 +18,99 @@ export type Database = {
   close(): Promise<void>;
 };
 
-// Literals out, placeholders kept: the slow-query log must never carry user content.
-function sanitize(sql: string): string {
+/**
+ * Literals out, placeholders kept: the slow-query log must never carry user content.
+ * @example sanitizeSql("SELECT 1 FROM t WHERE a = 'x'") // 'SELECT ? FROM t WHERE a = ?'
+ */
+export function sanitizeSql(sql: string): string {
   return sql
     .replace(/'(?:[^']|'')*'/g, '?')
-    .replace(/\b\d+(\.\d+)?\b/g, '?')
+    .replace(/(?<![$\w])\d+(\.\d+)?\b/g, '?')
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 1000);
 }
 
 /**
- * Opens a bounded pool: a fixed maximum, connect and statement timeouts so a stuck
- * database fails requests fast instead of queueing them forever.
- * @example const database = createDatabase({ url, max: 10, slowQueryMs: 200, log });
+ * Opens a bounded pool behind `resilientPool` with the `presets.database()` policy: reads are
+ * retried on transient failures, a failing database opens the breaker (fast 503s instead of a
+ * queue), and a call past `timeoutMs` is cancelled on the server. Every statement is timed: at
+ * `debug` always, at `warn` (with the sanitized statement and the trace id) when slower than
+ * `slowQueryMs`.
+ * @example const database = createDatabase({ url, max: 10, slowQueryMs: 200, timeoutMs: 5000, logger });
  */
 export function createDatabase(opts: {
   url: string;
   max: number;
   slowQueryMs: number;
-  log: AppLogger;
+  timeoutMs: number;
+  logger: Logger;
   pool?: Partial<PoolConfig>;
 }): Database {
-  const pool = new Pool({
+  const raw = new Pool({
     connectionString: opts.url,
     max: opts.max,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,
-    statement_timeout: 10_000,
-    query_timeout: 12_000,
+    // The server-side limit backs up the client-side deadline if the cancel request is lost.
+    statement_timeout: opts.timeoutMs * 2,
     application_name: 'memory-service',
     ...opts.pool,
   });
   // An idle client losing its connection must not crash the process; the next query reconnects.
-  pool.on('error', (err) => opts.log.warn('pg.pool.error', { 'error.message': err.message }));
+  raw.on('error', (err) => opts.logger.warn('pg.pool.error', { 'error.message': err.message }));
+  const policy = presets.database({ name: 'postgres', timeoutMs: opts.timeoutMs });
+  // The casts work around a typing gap in @mem0-stack/resilience: PoolLike.options is
+  // Record<string, unknown>, which pg's PoolOptions interface does not satisfy. The wrapper
+  // returns the same Pool API at run time.
+  const pool = resilientPool(raw as unknown as PoolLike, { policy, logger: opts.logger }) as unknown as Pool;
   let count = 0;
+  // Statements are a fixed set: sanitize each text once, not on every call.
+  const sanitized = new Map<string, string>();
+  const timerOptions = {
+    logger: opts.logger,
+    level: 'debug',
+    slowThresholdMs: opts.slowQueryMs,
+    slowLevel: 'warn',
+    // The error handler records the failure once for the request; a second line here is noise.
+    errorLevel: 'debug',
+  };
+  const sanitizedText = (text: string) => {
+    let s = sanitized.get(text);
+    if (s === undefined) {
+      s = sanitizeSql(text);
+      if (sanitized.size < 1000) sanitized.set(text, s);
+    }
+    return s;
+  };
   const db: Queryable = {
     async query<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }) {
       count++;
-      const started = performance.now();
-      const r = await pool.query<R>(q);
-      const ms = performance.now() - started;
-      if (ms >= opts.slowQueryMs) {
-        opts.log.warn('db.slow_query', {
-          'db.query.name': q.name,
-          'db.query.text': sanitize(q.text),
-          'db.duration_ms': Math.round(ms * 10) / 10,
-        });
+      const t = startTimer(
+        'db.query',
+        { 'db.query.name': q.name, 'db.query.text': sanitizedText(q.text) },
+        timerOptions,
+      );
+      try {
+        const r = await pool.query<R>(q);
+        t.done({ 'db.response.returned_rows': r.rowCount ?? r.rows.length });
+        return r;
+      } catch (err) {
+        t.fail(err);
+        throw err;
       }
-      return r;
     },
   };
   return {
     pool,
+    policy,
     db,
     queryCount: () => count,
     async check() {
       await pool.query('SELECT 1');
     },
     async close() {
-      await pool.end();
+      await raw.end();
     },
   };
 }

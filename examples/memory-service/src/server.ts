@@ -1,14 +1,24 @@
+import { installProcessHandlers } from '@mem0-stack/errors';
+import { createLogger, setDefaultLogger } from '@mem0-stack/logging';
 import { loadConfig } from './config';
+import { flushTelemetry } from './flushTelemetry';
 import { startService } from './service';
 
-// Entry point: `node --require @mem0-stack/otel/register dist/server.js`.
+// Entry point: `node --require @mem0-stack/otel/register dist/server.js` (also runs without it).
 async function main() {
+  const logger = createLogger({ service: { name: 'memory-service' } });
+  // The cache, resilience and errors packages log through the default logger: make it this one.
+  setDefaultLogger(logger);
+  installProcessHandlers({ flush: () => flushTelemetry(2000), flushTimeoutMs: 3000 });
   const config = loadConfig();
-  const svc = await startService(config);
+  const svc = await startService(config, { logger });
   const stop = (signal: string) => {
-    process.stdout.write(`${JSON.stringify({ level: 'info', message: 'server.shutdown', signal })}\n`);
+    logger.event('server.shutdown', { signal, 'shutdown.timeout_ms': config.shutdownTimeoutMs });
     // The hard limit: a stuck dependency must not keep the process alive past it.
-    setTimeout(() => process.exit(1), config.shutdownTimeoutMs).unref();
+    setTimeout(() => {
+      logger.error('server.shutdown_timeout', { 'shutdown.timeout_ms': config.shutdownTimeoutMs });
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     svc.close().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -19,8 +29,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  process.stdout.write(
-    `${JSON.stringify({ level: 'error', message: 'server.start_failed', 'error.message': err instanceof Error ? err.message : String(err) })}\n`,
-  );
-  process.exit(1);
+  createLogger({ service: { name: 'memory-service' } }).error('server.start_failed', { error: err });
+  void flushTelemetry(2000).finally(() => process.exit(1));
 });

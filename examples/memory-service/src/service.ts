@@ -1,31 +1,28 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Cache, createCache } from '@mem0-stack/cache';
+import { createLogger, type Logger, timed } from '@mem0-stack/logging';
+import { presets, timeout } from '@mem0-stack/resilience';
 import { createClient } from 'redis';
-import { type AppLogger, createApp } from './app';
+import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { createDatabase, type Database } from './database';
-import { correlation, notFound, problemHandler } from './interimHttp';
+import { flushTelemetry } from './flushTelemetry';
 import { createMemoryRepository } from './memoryRepository';
 import { migrate } from './migrate';
-import { passThroughCache, type QueryCache } from './queryCache';
 
 /** A running memory service. */
 export type RunningService = {
   url: string;
   server: Server;
   database: Database;
-  cache: QueryCache;
-  /** Graceful stop: refuse new connections, drain in-flight requests, close pool and Redis. */
+  cache: Cache | undefined;
+  logger: Logger;
+  /**
+   * Graceful stop: refuse new connections, drain in-flight requests, close the cache, the pool
+   * and Redis, flush telemetry. Idempotent.
+   */
   close(): Promise<void>;
-};
-
-const stdoutLog: AppLogger = {
-  info: (message, fields) =>
-    process.stdout.write(`${JSON.stringify({ level: 'info', message, ...fields })}\n`),
-  warn: (message, fields) =>
-    process.stdout.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
-  error: (message, fields) =>
-    process.stdout.write(`${JSON.stringify({ level: 'error', message, ...fields })}\n`),
 };
 
 /**
@@ -35,18 +32,19 @@ const stdoutLog: AppLogger = {
  */
 export async function startService(
   config: ServiceConfig,
-  opts: { log?: AppLogger } = {},
+  opts: { logger?: Logger } = {},
 ): Promise<RunningService> {
-  const log = opts.log ?? stdoutLog;
+  const logger = opts.logger ?? createLogger({ service: { name: 'memory-service' } });
   const database = createDatabase({
     url: config.databaseUrl,
     max: config.poolMax,
     slowQueryMs: config.slowQueryMs,
-    log,
+    timeoutMs: config.dbTimeoutMs,
+    logger,
   });
   try {
-    const applied = await migrate(database.pool);
-    log.info('db.migrated', { 'migrations.applied': applied.length });
+    const applied = await timed('db.migrate', () => migrate(database.pool), {}, { logger });
+    logger.event('db.migrated', { 'migrations.applied': applied });
   } catch (err) {
     await database.close().catch(() => {});
     throw err;
@@ -58,21 +56,43 @@ export async function startService(
     // Commands fail fast while disconnected instead of queueing behind a dead server.
     disableOfflineQueue: true,
   });
-  redis.on('error', () => {}); // it reconnects by itself; /readyz reports the state
-  redis.connect().catch(() => {});
-  const cache: QueryCache = passThroughCache();
+  let redisDown = false;
+  redis.on('error', (err: Error) => {
+    // It reconnects by itself; say so once per outage, not once per retry.
+    if (!redisDown) logger.warn('redis.unavailable', { 'error.message': err.message });
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisDown) logger.event('redis.recovered');
+    redisDown = false;
+  });
+  // Not awaited beyond a short wait: Redis down at start is a degraded start, not a failed one.
+  const connected = redis.connect().catch(() => undefined);
+  await Promise.race([connected, new Promise((r) => setTimeout(r, 2000).unref())]);
 
+  // presets.redis: a 250 ms deadline and a breaker that opens after 5 consecutive failures, so
+  // a dead Redis costs microseconds per request and every read goes to PostgreSQL instead.
+  const cache = config.cacheEnabled
+    ? createCache({
+        redis,
+        name: 'memory-service',
+        prefix: config.cachePrefix,
+        defaultTtl: config.cacheTtlSeconds * 1000,
+        l1: config.cacheL1 ? { ttl: 5000, maxEntries: 20_000 } : false,
+        policy: presets.redis({ name: 'cache.memory-service', retry: false, timeoutMs: 250 }),
+        logger,
+      })
+    : undefined;
+
+  const ping = timeout(500);
   const app = createApp({
     config,
     repo: createMemoryRepository(database.db),
     cache,
-    log,
+    logger,
     checkDatabase: () => database.check(),
-    checkRedis: async () => redis.isReady && (await redis.ping()) === 'PONG',
-    stats: () => ({ db: { queries: database.queryCount() } }),
-    before: [correlation],
-    errorHandler: problemHandler,
-    notFound,
+    checkRedis: async () => redis.isReady && (await ping.execute(() => redis.ping())) === 'PONG',
+    stats: () => ({ db: { queries: database.queryCount(), breaker: database.policy.breaker?.state } }),
   });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
@@ -83,7 +103,11 @@ export async function startService(
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
   const { port } = server.address() as AddressInfo;
-  log.info('server.listening', { 'server.port': port });
+  logger.event('server.listening', {
+    'server.port': port,
+    'cache.enabled': cache !== undefined,
+    'cache.l1': config.cacheL1,
+  });
 
   let closing: Promise<void> | undefined;
   const close = () => {
@@ -94,14 +118,12 @@ export async function startService(
       const sweep = setInterval(() => server.closeIdleConnections(), 100);
       await drained;
       clearInterval(sweep);
-      await Promise.allSettled([
-        database.close(),
-        cache.close(),
-        redis.isOpen ? redis.close() : Promise.resolve(),
-      ]);
-      log.info('server.stopped', {});
+      await cache?.close().catch(() => {});
+      await Promise.allSettled([database.close(), redis.isOpen ? redis.close() : Promise.resolve()]);
+      logger.event('server.stopped');
+      await flushTelemetry(2000);
     })();
     return closing;
   };
-  return { url: `http://127.0.0.1:${port}`, server, database, cache, close };
+  return { url: `http://127.0.0.1:${port}`, server, database, cache, logger, close };
 }

@@ -1,21 +1,38 @@
-import type { FieldIssue } from '@mem0-stack/errors';
+import { type FieldIssue, ValidationError } from '@mem0-stack/errors';
 import { z } from 'zod';
 import type { ServiceConfig } from './config';
 import { type Cursor, decodeCursor, isUuid } from './memoryRepository';
-import { ApiProblem } from './problem';
 
 const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** Fields a client may ask for with `?fields=`. */
 export const MEMORY_FIELDS = ['id', 'user_id', 'content', 'metadata', 'created_at', 'updated_at'] as const;
 
+// One issue per unknown field, named by its own path, so a client sees `colour` in `errors[].path`.
 function issues(err: z.ZodError): FieldIssue[] {
-  return err.issues.map((i) => ({ path: i.path.join('.') || '(root)', message: i.message, code: i.code }));
+  return err.issues.flatMap((i): FieldIssue[] => {
+    const at = i.path.map(String);
+    if (i.code === 'unrecognized_keys')
+      return i.keys.map((k) => ({ path: [...at, k].join('.'), message: 'unknown field', code: i.code }));
+    return [{ path: at.join('.'), message: i.message, code: i.code }];
+  });
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new ApiProblem(400, 'VALIDATION_FAILED', `Invalid ${what}`, issues(r.error));
+  if (!r.success)
+    throw new ValidationError(`invalid ${what}`, {
+      details: issues(r.error),
+      userMessage: `The ${what} is invalid; see errors[] for each field.`,
+    });
   return r.data;
+}
+
+/**
+ * A 400 with a stable code and one field issue.
+ * @example throw invalid('INVALID_ID', 'id', 'must be a UUID', 'The memory id is not valid.');
+ */
+export function invalid(code: string, path: string, message: string, userMessage: string): ValidationError {
+  return new ValidationError(`${path}: ${message}`, { code, userMessage, details: [{ path, message }] });
 }
 
 /** Builds the request schemas once, sized by the configured limits. */
@@ -76,9 +93,12 @@ export function createValidators(
       if (q.cursor !== undefined) {
         after = decodeCursor(q.cursor);
         if (!after)
-          throw new ApiProblem(400, 'INVALID_CURSOR', 'Invalid cursor', [
-            { path: 'cursor', message: 'not a cursor returned by this API' },
-          ]);
+          throw invalid(
+            'INVALID_CURSOR',
+            'cursor',
+            'not a cursor returned by this API',
+            'The cursor is not valid: pass next_cursor from a previous page unchanged.',
+          );
       }
       return { userId: q.user_id, limit: q.limit, after, cursor: q.cursor, fields: q.fields };
     },
@@ -88,10 +108,7 @@ export function createValidators(
     },
     itemQuery: (v: unknown) => parse(itemQuery, v, 'query'),
     id: (raw: string) => {
-      if (!isUuid(raw))
-        throw new ApiProblem(400, 'INVALID_ID', 'Invalid memory id', [
-          { path: 'id', message: 'must be a UUID' },
-        ]);
+      if (!isUuid(raw)) throw invalid('INVALID_ID', 'id', 'must be a UUID', 'The memory id must be a UUID.');
       return raw.toLowerCase();
     },
   };

@@ -1,4 +1,4 @@
-import { call, startTestService, uniqueUser } from './helpers';
+import { call, deleteKeys, startTestService, uniqueUser } from './helpers';
 
 let ctx: Awaited<ReturnType<typeof startTestService>>;
 let base: string;
@@ -13,6 +13,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await ctx?.svc.close();
+  await deleteKeys(ctx.config.redisUrl, ctx.config.cachePrefix);
 });
 
 async function create(user: string, content: string, metadata?: Record<string, unknown>) {
@@ -26,6 +27,7 @@ function expectProblem(r: Awaited<ReturnType<typeof call>>, status: number, code
   expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   expect(r.json).toMatchObject({ status, code });
   expect(typeof r.json.title).toBe('string');
+  expect(typeof r.json.detail).toBe('string');
   expect(r.json.correlation_id).toBe(r.headers.get('x-correlation-id'));
   expect(r.text).not.toMatch(/at .*\.(ts|js):\d+|SELECT|INSERT|postgres:\/\//);
 }
@@ -67,7 +69,7 @@ describe('POST /v1/memories', () => {
       body: { user_id: uniqueUser(), content: 'x', colour: 'red' },
     });
     expectProblem(r, 400, 'VALIDATION_FAILED');
-    expect(JSON.stringify(r.json.details)).toContain('colour');
+    expect(r.json.errors).toEqual([expect.objectContaining({ path: 'colour', pointer: '#/colour' })]);
   });
 
   test('oversized content → 400 naming the limit', async () => {
@@ -75,14 +77,14 @@ describe('POST /v1/memories', () => {
       body: { user_id: uniqueUser(), content: 'x'.repeat(201) },
     });
     expectProblem(r, 400, 'VALIDATION_FAILED');
-    expect(r.json.details[0]).toMatchObject({ path: 'content' });
-    expect(r.json.details[0].message).toContain('200');
+    expect(r.json.errors[0]).toMatchObject({ path: 'content' });
+    expect(r.json.errors[0].message).toContain('200');
   });
 
   test('missing user_id and empty content → 400 listing both', async () => {
     const r = await call(base, 'POST', '/v1/memories', { body: { content: '' } });
     expectProblem(r, 400, 'VALIDATION_FAILED');
-    const paths = r.json.details.map((d: { path: string }) => d.path).sort();
+    const paths = r.json.errors.map((d: { path: string }) => d.path).sort();
     expect(paths).toEqual(['content', 'user_id']);
   });
 
@@ -91,12 +93,12 @@ describe('POST /v1/memories', () => {
     expectProblem(r, 400, 'VALIDATION_FAILED');
   });
 
-  test('invalid JSON → 400 INVALID_JSON', async () => {
+  test('invalid JSON → 400 MALFORMED_JSON', async () => {
     const r = await call(base, 'POST', '/v1/memories', {
       raw: '{"user_id": "a",',
       headers: { 'content-type': 'application/json' },
     });
-    expectProblem(r, 400, 'INVALID_JSON');
+    expectProblem(r, 400, 'MALFORMED_JSON');
   });
 
   test('a JSON array body → 400', async () => {

@@ -1,22 +1,38 @@
+import { createLogger } from '@mem0-stack/logging';
 import { createTestDatabase } from '@mem0-stack/testkit';
-import type { AppLogger } from '../src/app';
 import { loadConfig } from '../src/config';
 import { type RunningService, startService } from '../src/service';
 
-/** One log record captured in-process. */
+/** One log record captured in-process (the JSON line the logger wrote, parsed). */
 export type Captured = { level: string; message: string } & Record<string, unknown>;
+
+/**
+ * A logger writing its JSON lines into an array instead of stdout (same format, same
+ * correlation stamping), for assertions on what the service logged.
+ */
+export function captureLogger(level = 'debug') {
+  const logs: Captured[] = [];
+  const logger = createLogger({
+    level,
+    otlp: false,
+    service: { name: 'memory-service-test' },
+    destination: { write: (line: string) => logs.push(JSON.parse(line)) },
+  });
+  return { logger, logs };
+}
 
 /** Starts the service on a free port against the package's own test database. */
 export async function startTestService(env: Record<string, string> = {}) {
   const databaseUrl = await createTestDatabase('mem0_memory_test');
-  const logs: Captured[] = [];
-  const log: AppLogger = {
-    info: (message, fields) => logs.push({ level: 'info', message, ...fields }),
-    warn: (message, fields) => logs.push({ level: 'warn', message, ...fields }),
-    error: (message, fields) => logs.push({ level: 'error', message, ...fields }),
-  };
-  const config = loadConfig({ DATABASE_URL: databaseUrl, PORT: '0', ...env });
-  const svc: RunningService = await startService(config, { log });
+  const { logger, logs } = captureLogger();
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    PORT: '0',
+    // A prefix of its own per run: tests share the Redis on 6379 with other suites.
+    MEM0_CACHE_PREFIX: `test:memory-service:${process.pid}:${Date.now().toString(36)}:`,
+    ...env,
+  });
+  const svc: RunningService = await startService(config, { logger });
   return { svc, logs, databaseUrl, config };
 }
 
@@ -51,4 +67,18 @@ export async function call(
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Deletes every Redis key under `prefix` (SCAN + DEL, never FLUSH: the server is shared). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const { createClient } = await import('redis');
+  const c = createClient({ url: redisUrl });
+  await c.connect();
+  try {
+    for await (const keys of c.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
+      if (keys.length) await c.del(keys);
+    }
+  } finally {
+    await c.close();
+  }
 }
