@@ -12,7 +12,11 @@ export type AlertMetric =
   | 'p99_ms'
   | 'error_ratio'
   | 'request_count'
+  | 'server_error_count'
+  | 'record_count'
   | 'error_count'
+  | 'error_log_count'
+  | 'error_log_ratio'
   | 'unclassified_count'
   | 'breaker_open_seconds'
   | 'breaker_open_events'
@@ -26,7 +30,12 @@ export const ALERT_METRICS: Readonly<Record<AlertMetric, string>> = {
   p99_ms: '99th percentile request duration (ms)',
   error_ratio: 'share of requests answered 5xx (0..1)',
   request_count: 'request log lines',
-  error_count: 'error records (classified errors and error-level lines)',
+  server_error_count: 'requests answered 5xx',
+  record_count: 'log records (any kind)',
+  error_count:
+    'error records: classified errors plus error-level lines that are not request or resilience lines',
+  error_log_count: 'records at error level or above (all kinds, like the Loki/Prometheus error-log rules)',
+  error_log_ratio: 'records at error level or above / all records (0..1)',
   unclassified_count: 'errors classify() could not match (error.unclassified)',
   breaker_open_seconds:
     'longest time a circuit breaker has been open (not closed) at the window end, seconds',
@@ -56,6 +65,8 @@ export type AlertRule = {
   service?: string;
   /** Only request lines whose route contains this text. */
   route?: string;
+  /** Evaluate separately per service and/or route (like PromQL `sum by`); fires when any group does. */
+  by: Array<'service' | 'route'>;
 };
 
 export type AlertRuleSet = {
@@ -75,10 +86,24 @@ const RULE_KEYS = new Set([
   'summary',
   'service',
   'route',
+  'by',
 ]);
+const REQUEST_METRICS = new Set<AlertMetric>([
+  'p50_ms',
+  'p90_ms',
+  'p95_ms',
+  'p99_ms',
+  'error_ratio',
+  'request_count',
+  'server_error_count',
+]);
+/** Counts are always defined (0 in a quiet window); ratios and percentiles need samples. */
 const COUNT_METRICS = new Set<AlertMetric>([
   'request_count',
+  'server_error_count',
+  'record_count',
   'error_count',
+  'error_log_count',
   'unclassified_count',
   'breaker_open_events',
   'breaker_open_seconds',
@@ -152,8 +177,21 @@ export function parseRules(doc: unknown, source: string): AlertRuleSet {
       if (rr[k] !== undefined && typeof rr[k] !== 'string')
         throw bad(source, `${where}.${k} must be a string`);
     }
+    const byRaw = rr.by === undefined ? [] : Array.isArray(rr.by) ? rr.by : [rr.by];
+    const by: Array<'service' | 'route'> = [];
+    for (const b of byRaw) {
+      if (b !== 'service' && b !== 'route') throw bad(source, `${where}.by: "${b}" is not service or route`);
+      if (!by.includes(b)) by.push(b);
+    }
+    if ((by.includes('route') || rr.route !== undefined) && !REQUEST_METRICS.has(metric)) {
+      throw bad(
+        source,
+        `${where}: route grouping/filter only applies to request metrics (${[...REQUEST_METRICS].join(', ')})`,
+      );
+    }
     return {
       name: rr.name,
+      by,
       expr: String(rr.expr).trim(),
       metric,
       op,

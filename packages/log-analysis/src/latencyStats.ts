@@ -67,7 +67,7 @@ const MAX_ROUTES = 500;
 type Acc = { digest: TDigest; count: number; sum: number; a: number; b: number };
 
 function newAcc(): Acc {
-  return { digest: new TDigest(100), count: 0, sum: 0, a: 0, b: 0 };
+  return { digest: new TDigest(200), count: 0, sum: 0, a: 0, b: 0 };
 }
 
 function percentiles(d: TDigest): Percentiles {

@@ -18,6 +18,10 @@ export type GenOptions = {
   keepDurations?: boolean;
   /** Every error message unique and unmaskable (stresses the bounded top-messages counter). */
   uniqueMessages?: boolean;
+  /** Id of the first trace (so docs can show a real `mem0-logs trace <id>`). */
+  firstTraceId?: string;
+  /** Services to spread records over (default memory-service 80%, embedding-worker 20%). */
+  services?: [string, string];
 };
 
 export type Truth = {
@@ -196,7 +200,9 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
   const step = o.stepMs ?? 50;
   let traceId = hex(r, 32);
   let remainingInTrace = 0;
-  let breakerOpen = false;
+  let firstTrace = o.firstTraceId;
+  const services = o.services ?? SERVICES;
+  let breakerState = 'closed';
   for (let i = 0; i < o.lines; i++) {
     if (o.malformedEvery && i % o.malformedEvery === o.malformedEvery - 1) {
       truth.lines++;
@@ -205,15 +211,16 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
       continue;
     }
     if (remainingInTrace <= 0) {
-      traceId = hex(r, 32);
-      remainingInTrace = 1 + Math.floor(r() * 6);
+      traceId = firstTrace ?? hex(r, 32);
+      remainingInTrace = firstTrace ? 6 : 1 + Math.floor(r() * 6);
+      firstTrace = undefined;
       if (truth.traceIds.length < 20) truth.traceIds.push(traceId);
     }
     remainingInTrace--;
     const ts = start + i * step;
     if (Number.isNaN(truth.first)) truth.first = ts;
     truth.last = ts;
-    const service = r() < 0.8 ? SERVICES[0]! : SERVICES[1]!;
+    let service = r() < 0.8 ? services[0]! : services[1]!;
     const base: Record<string, unknown> = {
       timestamp: new Date(ts).toISOString(),
       level: 'info',
@@ -231,15 +238,16 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
       const rt = ROUTES[Math.floor(r() * ROUTES.length)]!;
       const d = Math.round(rt.baseMs * Math.exp(0.6 * gauss(r)) * 1000) / 1000;
       const status = r() < 0.008 ? 503 : r() < 0.05 ? 404 : 200;
+      // As @mem0-stack/logging's requestLogger writes them.
       Object.assign(base, {
-        level: status >= 500 ? 'error' : 'info',
+        level: status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info',
         message: `${rt.method} ${rt.route} ${status}`,
-        'event.name': 'http.request',
         'http.request.method': rt.method,
         'http.route': rt.route,
-        'url.path': rt.path(r),
         'http.response.status_code': status,
         duration_ms: d,
+        'http.response.body.size': Math.floor(r() * 4000),
+        'user_agent.original': 'k6/0.50',
       });
       truth.requests++;
       if (status >= 500) truth.serverErrors++;
@@ -251,26 +259,41 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
     } else if (k < 0.7) {
       const op = OPERATIONS[Math.floor(r() * OPERATIONS.length)]!;
       const failed = r() < 0.02;
+      // As timed()/startTimer() write them.
       Object.assign(base, {
-        level: failed ? 'warn' : 'debug',
+        level: failed ? 'error' : 'info',
         message: `${op} ${failed ? 'failed' : 'completed'}`,
         operation: op,
         duration_ms: Math.round(5 * Math.exp(0.8 * gauss(r)) * 1000) / 1000,
-        outcome: failed ? 'error' : 'ok',
+        outcome: failed ? 'error' : 'success',
+        ...(failed
+          ? { error: { type: 'Error', message: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' } }
+          : {}),
       });
+      if (failed) {
+        truth.errors++;
+        truth.unstructured++;
+        inc(truth.byCategory, '(none)');
+        inc(truth.bySeverity, '(none)');
+        inc(truth.byCode, 'ECONNREFUSED');
+      }
       inc(truth.operations, op);
     } else if (k < 0.78) {
       const e = ERRORS[Math.floor(r() * ERRORS.length)]!;
       const msg = o.uniqueMessages
         ? `failure ${hex(r, 6)} in ${['alpha', 'beta', 'gamma', 'delta'][i % 4]}${i}x`
         : e.message(r);
+      // As @mem0-stack/errors' recordError writes them.
       Object.assign(base, {
         level: e.level,
-        message: 'request failed',
+        message: `${e.code}: ${msg}`,
         'error.code': e.code,
         'error.category': e.category,
         'error.severity': e.severity,
-        'error.message': msg,
+        'error.retryable': e.category === 'timeout' || e.category === 'cache',
+        'error.status': e.category === 'not_found' ? 404 : e.category === 'validation' ? 400 : 503,
+        'exception.type': 'Error',
+        'exception.message': msg,
         ...(e.unclassified ? { 'error.unclassified': true } : {}),
       });
       truth.errors++;
@@ -289,6 +312,8 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
       inc(truth.bySeverity, '(none)');
       inc(truth.byCode, '(none)');
     } else if (k < 0.85) {
+      // retry/recovered/exhausted lines: @mem0-stack/resilience records these as metrics and
+      // span events only today; this is the line format mem0-logs reads when an app logs them.
       const x = r();
       if (x < 0.5) {
         Object.assign(base, {
@@ -313,14 +338,27 @@ export function* generateLines(o: GenOptions, truth: Truth = emptyTruth()): Gene
         });
         truth.exhausted++;
       } else {
-        breakerOpen = !breakerOpen;
+        // As @mem0-stack/resilience's circuit breaker logs its transitions (one service only,
+        // like a real breaker, which lives in one process).
+        const from = breakerState;
+        const to = from === 'closed' ? 'open' : from === 'open' ? 'half-open' : r() < 0.5 ? 'open' : 'closed';
+        breakerState = to;
+        base['service.name'] = services[0];
+        service = services[0]!;
         Object.assign(base, {
-          level: breakerOpen ? 'error' : 'info',
-          message: `circuit ${breakerOpen ? 'opened' : 'closed'}`,
-          'event.name': breakerOpen ? 'resilience.circuit.open' : 'resilience.circuit.close',
-          'circuit.name': 'postgres',
+          level: to === 'open' ? 'warn' : to === 'closed' ? 'info' : 'debug',
+          message:
+            to === 'open'
+              ? 'circuit breaker "postgres" opened'
+              : to === 'closed'
+                ? 'circuit breaker "postgres" closed'
+                : 'circuit breaker "postgres" is half-open',
+          'resilience.name': 'postgres',
+          'resilience.circuit.from': from,
+          'resilience.circuit.to': to,
+          ...(to === 'open' ? { 'error.code': 'DB_CONNECTION_REFUSED' } : {}),
         });
-        if (breakerOpen) truth.breakerOpens++;
+        if (to === 'open') truth.breakerOpens++;
       }
     } else if (k < 0.93) {
       const hit = r() < 0.9;

@@ -57,11 +57,13 @@ export const DEFAULT_FIELDS: Readonly<Record<FieldName, readonly string[]>> = {
   errorCode: ['error.code', 'err.code', 'error_code'],
   errorCategory: ['error.category', 'err.category'],
   errorSeverity: ['error.severity', 'err.severity'],
-  errorMessage: ['error.message', 'err.message', 'exception.message'],
+  errorMessage: ['exception.message', 'error.message', 'err.message'],
   unclassified: ['error.unclassified', 'unclassified', 'err.unclassified'],
-  breakerName: ['circuit.name', 'breaker.name', 'resilience.policy', 'policy', 'circuit'],
-  breakerState: ['circuit.state', 'breaker.state', 'resilience.circuit.state', 'state', 'to'],
-  attempt: ['retry.attempt', 'attempt', 'resilience.attempt'],
+  breakerName: ['resilience.name', 'circuit.name', 'breaker.name'],
+  // The state a breaker moved to: @mem0-stack/resilience logs `resilience.circuit.to` on
+  // every transition (open, half-open, closed, isolated); numbers follow its gauge (0-3).
+  breakerState: ['resilience.circuit.to', 'circuit.to', 'circuit.state', 'breaker.state'],
+  attempt: ['resilience.attempt', 'retry.attempt', 'attempt'],
   cacheResult: ['cache.result', 'cache_result'],
 };
 

@@ -45,6 +45,17 @@ export type LogEvent = {
   cache: 'hit' | 'miss' | undefined;
 };
 
+const GAUGE_STATES = ['closed', 'half-open', 'open', 'isolated'];
+
+/** Maps a breaker's new state to an event; `isolated` (forced open) counts as open. */
+function breakerTransition(v: unknown): ResilienceKind | undefined {
+  const s = typeof v === 'number' ? GAUGE_STATES[v] : typeof v === 'string' ? v.toLowerCase() : undefined;
+  if (s === 'open' || s === 'isolated') return 'breaker_open';
+  if (s === 'half-open' || s === 'half_open' || s === 'halfopen') return 'breaker_half_open';
+  if (s === 'closed' || s === 'close') return 'breaker_closed';
+  return undefined;
+}
+
 const FAILED_OUTCOMES = new Set(['error', 'failed', 'failure', 'fail', 'timeout', 'rejected', 'aborted']);
 
 let lastSecond = '';
@@ -160,14 +171,9 @@ export function createEventReader(f: CompiledFields): (raw: Record<string, unkno
         case 'breakerClosed':
           resilience = 'breaker_closed';
           break;
-        case 'breakerStateChange': {
-          const s = (toStr(x[F.breakerState]) ?? '').toLowerCase();
-          if (s === 'open') resilience = 'breaker_open';
-          else if (s === 'half_open' || s === 'half-open' || s === 'halfopen')
-            resilience = 'breaker_half_open';
-          else if (s === 'closed' || s === 'close') resilience = 'breaker_closed';
+        case 'breakerStateChange':
+          resilience = breakerTransition(x[F.breakerState]);
           break;
-        }
         case 'cacheHit':
           cache = 'hit';
           break;
@@ -175,18 +181,24 @@ export function createEventReader(f: CompiledFields): (raw: Record<string, unkno
           cache = 'miss';
           break;
       }
-      if (resilience?.startsWith('breaker')) breaker = toStr(x[F.breakerName]) ?? '(default)';
+    } else if (x[F.breakerState] !== undefined) {
+      // A transition logged without an event name (resilience's `circuit breaker "x" opened`).
+      resilience = breakerTransition(x[F.breakerState]);
     }
+    if (resilience?.startsWith('breaker')) breaker = toStr(x[F.breakerName]) ?? '(default)';
     if (cache === undefined) {
       const cr = x[F.cacheResult];
       if (cr === 'hit' || cr === 'miss') cache = cr;
     }
 
+    // A classified error carries error.category (recordError, problem responses) or the
+    // unclassified flag. A bare error.code is not enough: breaker transitions carry the code
+    // of their cause, and a logged Node error nests its errno code (ECONNREFUSED) there.
     let error: LogEvent['error'];
     const code = x[F.errorCode];
     const category = x[F.errorCategory];
     const unclassified = toBool(x[F.unclassified]) || code === 'UNCLASSIFIED';
-    if (code !== undefined || category !== undefined || unclassified) {
+    if (category !== undefined || unclassified) {
       error = {
         code: toStr(code) ?? '(none)',
         category: toStr(category) ?? '(none)',
@@ -199,7 +211,7 @@ export function createEventReader(f: CompiledFields): (raw: Record<string, unkno
       // Request lines and resilience events have their own sections; counting their error
       // level here too would count one failure twice.
       error = {
-        code: '(none)',
+        code: toStr(code) ?? '(none)',
         category: '(none)',
         severity: '(none)',
         unclassified: false,

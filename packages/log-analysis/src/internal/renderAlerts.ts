@@ -22,6 +22,7 @@ export function renderAlerts(a: AlertsSummary): string {
         { header: 'state' },
         { header: 'rule' },
         { header: 'condition' },
+        { header: 'group', max: 48 },
         { header: 'window' },
         { header: 'value', align: 'right' },
         { header: 'samples', align: 'right' },
@@ -33,6 +34,7 @@ export function renderAlerts(a: AlertsSummary): string {
         r.state === 'firing' ? 'FIRING' : r.state,
         r.name,
         r.expr,
+        r.by.length > 0 ? r.group || '-' : '',
         r.for !== '0ms' ? `${r.window} for ${r.for}` : r.window,
         fmtValue(r.expr, r.value),
         r.samples,
@@ -42,7 +44,13 @@ export function renderAlerts(a: AlertsSummary): string {
       ]),
     ),
   );
-  for (const r of a.rules) if (r.state === 'firing' && r.summary) out.push(`  ${r.name}: ${r.summary}`);
+  for (const r of a.rules) {
+    if (r.state !== 'firing') continue;
+    if (r.summary) out.push(`  ${r.name}: ${r.summary}`);
+    const more = r.groups.filter((g) => g.state === 'firing' && g.group !== r.group);
+    if (more.length > 0)
+      out.push(`    also firing: ${more.map((g) => `${g.group} (${fmtValue(r.expr, g.value)})`).join(', ')}`);
+  }
   if (a.late > 0)
     out.push(`Note: ${a.late} out-of-order records arrived after their window was evaluated (not counted).`);
   if (a.noTimestamp > 0) out.push(`Note: ${a.noTimestamp} records without a timestamp were not evaluated.`);

@@ -14,7 +14,7 @@ export class TDigest {
   private _min = Number.POSITIVE_INFINITY;
   private _max = Number.NEGATIVE_INFINITY;
 
-  constructor(private readonly compression = 100) {
+  constructor(private readonly compression = 200) {
     this.bufferSize = Math.ceil(compression * 5);
   }
 
