@@ -1,0 +1,101 @@
+import { call, deleteKeys, startTestService, uniqueUser } from './helpers';
+
+let on: Awaited<ReturnType<typeof startTestService>>;
+let off: Awaited<ReturnType<typeof startTestService>>;
+
+beforeAll(async () => {
+  on = await startTestService();
+  off = await startTestService({ MEM0_CACHE: 'off' });
+});
+afterAll(async () => {
+  await on?.svc.close();
+  await off?.svc.close();
+  await deleteKeys(on.config.redisUrl, on.config.cachePrefix);
+});
+
+async function create(base: string, user: string, content: string) {
+  const r = await call(base, 'POST', '/v1/memories', { body: { user_id: user, content } });
+  expect(r.status).toBe(201);
+  return r.json as { id: string };
+}
+
+test('a repeated read is served by the cache: no query, a hit counted', async () => {
+  const base = on.svc.url;
+  const user = uniqueUser('hit');
+  const m = await create(base, user, 'espresso after lunch');
+  for (const path of [
+    `/v1/memories?user_id=${user}`,
+    `/v1/memories/search?user_id=${user}&q=espresso`,
+    `/v1/memories/${m.id}`,
+  ]) {
+    const first = await call(base, 'GET', path);
+    expect(first.status).toBe(200);
+    const queries = on.svc.database.queryCount();
+    const hits = on.svc.cache?.stats().hits ?? 0;
+    const second = await call(base, 'GET', path);
+    expect(second.status).toBe(200);
+    expect(second.json).toEqual(first.json);
+    expect(on.svc.database.queryCount()).toBe(queries);
+    expect(on.svc.cache?.stats().hits).toBe(hits + 1);
+  }
+});
+
+test('POST, PATCH and DELETE invalidate the user’s cached list and search by tag', async () => {
+  const base = on.svc.url;
+  const user = uniqueUser('tag');
+  const other = uniqueUser('tag-other');
+  const a = await create(base, user, 'jazz concerts on weekends');
+  await create(base, other, 'jazz for someone else');
+  const list = `/v1/memories?user_id=${user}`;
+  const search = `/v1/memories/search?user_id=${user}&q=jazz`;
+  const otherList = `/v1/memories?user_id=${other}`;
+  expect((await call(base, 'GET', list)).json.items).toHaveLength(1);
+  expect((await call(base, 'GET', search)).json.items).toHaveLength(1);
+  await call(base, 'GET', otherList);
+
+  const b = await create(base, user, 'more jazz in december');
+  expect((await call(base, 'GET', list)).json.items.map((m: { id: string }) => m.id)).toEqual([b.id, a.id]);
+  expect((await call(base, 'GET', search)).json.items).toHaveLength(2);
+
+  // Another user's entries are untouched by this user's writes: still a hit.
+  const hits = on.svc.cache?.stats().hits ?? 0;
+  await call(base, 'GET', otherList);
+  expect(on.svc.cache?.stats().hits).toBe(hits + 1);
+
+  await call(base, 'PATCH', `/v1/memories/${a.id}`, { body: { content: 'piano lessons' } });
+  expect((await call(base, 'GET', search)).json.items).toHaveLength(1);
+  expect((await call(base, 'GET', `/v1/memories/${a.id}`)).json.content).toBe('piano lessons');
+
+  await call(base, 'DELETE', `/v1/memories/${b.id}`);
+  expect((await call(base, 'GET', search)).json.items).toEqual([]);
+  expect((await call(base, 'GET', list)).json.items.map((m: { id: string }) => m.id)).toEqual([a.id]);
+});
+
+test('ETag on a cached list: 304 while unchanged, 200 with a new ETag after a write', async () => {
+  const base = on.svc.url;
+  const user = uniqueUser('etag');
+  await create(base, user, 'first');
+  const r1 = await call(base, 'GET', `/v1/memories?user_id=${user}`);
+  const etag = r1.headers.get('etag') as string;
+  expect(etag).toBeTruthy();
+  const r2 = await call(base, 'GET', `/v1/memories?user_id=${user}`, { headers: { 'if-none-match': etag } });
+  expect(r2.status).toBe(304);
+  await create(base, user, 'second');
+  const r3 = await call(base, 'GET', `/v1/memories?user_id=${user}`, { headers: { 'if-none-match': etag } });
+  expect(r3.status).toBe(200);
+  expect(r3.headers.get('etag')).not.toBe(etag);
+  expect(r3.json.items).toHaveLength(2);
+});
+
+test('MEM0_CACHE=off: every read goes to PostgreSQL and stats say the cache is off', async () => {
+  const base = off.svc.url;
+  const user = uniqueUser('off');
+  await create(base, user, 'uncached');
+  const q0 = off.svc.database.queryCount();
+  await call(base, 'GET', `/v1/memories?user_id=${user}`);
+  await call(base, 'GET', `/v1/memories?user_id=${user}`);
+  expect(off.svc.database.queryCount()).toBe(q0 + 2);
+  const stats = await call(base, 'GET', '/internal/stats');
+  expect(stats.json.cache).toEqual({ enabled: false });
+  expect(stats.json.db.queries).toBe(off.svc.database.queryCount());
+});
