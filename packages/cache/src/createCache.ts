@@ -471,13 +471,12 @@ export class Cache {
     const lk = limitKey(key, this.#maxKey);
     const o = this.#resolve(options, options?.serializer);
     const enc = this.#encode(value, o, Date.now(), undefined);
-    // Others may hold the previous value in L1; ours is replaced below.
-    this.#dropFlights();
+    this.#localInvalidate((k) => k === lk);
     if (enc === undefined) {
-      this.#l1?.delete(lk);
+      // Not storable (too large, not serializable): at least do not keep serving the old value.
+      await this.delete(key);
       return false;
     }
-    this.#l1?.delete(lk);
     let ok = false;
     if (this.#guard.available()) {
       try {
@@ -488,6 +487,8 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys([lk]);
+    // Loads that began during the write may have read the old value: they must not fill L1.
+    this.#localInvalidate((k) => k === lk);
     this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
     this.#publish({ o: this.#origin, k: [lk] });
     return ok;
@@ -507,6 +508,7 @@ export class Cache {
     const tagged: Array<{ lk: string; raw: string; px: number; tags: string[] }> = [];
     const lks: string[] = [];
     const fills: Array<() => void> = [];
+    const unstorable: string[] = [];
     for (const e of entries) {
       if (typeof e?.key !== 'string') throw this.#badKey(e?.key);
       const lk = limitKey(e.key, this.#maxKey);
@@ -514,7 +516,10 @@ export class Cache {
       const o = this.#resolve({ ...options, ...e }, undefined);
       const enc = this.#encode(e.value, o, now, undefined);
       this.#l1?.delete(lk);
-      if (enc === undefined) continue;
+      if (enc === undefined) {
+        unstorable.push(e.key);
+        continue;
+      }
       if (o.tags) tagged.push({ lk, raw: enc.raw, px: enc.px, tags: o.tags });
       else plain.push({ key: this.#keys.entry(lk), value: enc.raw, px: enc.px });
       fills.push(() => this.#fillL1(lk, enc.h, e.value, o.tags, this.#gen));
@@ -535,6 +540,8 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys(lks);
+    if (unstorable.length > 0) await this.delete(unstorable);
+    this.#dropFlights();
     for (const f of fills) f();
     if (lks.length > 0) this.#publish({ o: this.#origin, k: lks });
     return ok && plain.length + tagged.length === entries.length;
@@ -559,6 +566,8 @@ export class Cache {
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'key', 'local', list.length);
     const ok = await this.#applyKeyDeletes(list);
+    // Again after Redis: calls made meanwhile may have copied the old value into L1 or joined a load.
+    this.#localInvalidate((k) => list.includes(k));
     if (!ok) this.#pending.addKeys(list);
     this.#publish({ o: this.#origin, k: list });
     return ok;
@@ -577,6 +586,7 @@ export class Cache {
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'tag', 'local', list.length);
     const ok = await this.#applyTagInvalidation(list);
+    this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
     if (!ok) this.#pending.addTags(list);
     this.#publish({ o: this.#origin, t: list });
     return ok;
@@ -594,6 +604,7 @@ export class Cache {
     this.#n.invalidations++;
     recordInvalidation(this.name, 'prefix', 'local');
     const ok = await this.#applyPrefixClear(prefix);
+    this.#localInvalidate((k) => k.startsWith(prefix));
     if (!ok) this.#pending.addPrefix(prefix);
     this.#publish({ o: this.#origin, p: prefix });
     return ok;

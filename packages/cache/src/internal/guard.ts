@@ -11,11 +11,10 @@ export class RedisUnavailableError extends Error {
 }
 
 const NOT_READY = new RedisUnavailableError('client not ready');
-const OPEN = new RedisUnavailableError('circuit open');
 
 /**
- * Every Redis command of a cache goes through here: a synchronous "is it worth trying" check
- * (client connected, breaker not open) so a down Redis costs nothing per call, then a
+ * Every Redis command of a cache goes through here: a synchronous "is it connected" check, so
+ * a down Redis costs nothing per call, then a
  * @mem0-stack/resilience policy — by default `presets.redis()` without retries (a failed cache
  * read goes to the loader, not back to Redis): a short per-command timeout inside a breaker
  * that opens after consecutive failures and closes again after a good half-open probe.
@@ -35,10 +34,12 @@ export class Guard {
     return presets.redis({ name: `cache.${name}`, retry: false, timeoutMs });
   }
 
+  /**
+   * Cheap pre-check: a disconnected client is skipped without a call. An open breaker is not
+   * skipped here: its own execute() fails fast and is what lets the half-open probe through.
+   */
   available(): boolean {
-    if (!this.#store.ready()) return false;
-    const s = this.breaker?.state;
-    return s !== 'open' && s !== 'isolated';
+    return this.#store.ready();
   }
 
   get state(): string {
@@ -48,9 +49,6 @@ export class Guard {
   run<T>(fn: () => Promise<T>): Promise<T> {
     if (!this.#store.ready()) return Promise.reject(NOT_READY);
     const p = this.#policy;
-    if (p === undefined) return fn();
-    const s = this.breaker?.state;
-    if (s === 'open' || s === 'isolated') return Promise.reject(OPEN);
-    return p.execute(fn);
+    return p === undefined ? fn() : p.execute(fn);
   }
 }

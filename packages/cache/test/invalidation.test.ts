@@ -1,0 +1,194 @@
+import { type Cache, createCache } from '@mem0-stack/cache';
+import { waitFor } from '@mem0-stack/testkit';
+import { type Client, cleanup, connect, gate, sleep, uniquePrefix } from './helpers';
+
+let redis: Client;
+let prefix: string;
+const caches: Cache[] = [];
+
+function make(opts: Partial<Parameters<typeof createCache>[0]> = {}): Cache {
+  const c = createCache({
+    redis: redis as never,
+    name: 'inv',
+    defaultTtl: 60_000,
+    prefix,
+    jitter: 0,
+    ...opts,
+  });
+  caches.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  redis = await connect();
+});
+beforeEach(() => {
+  prefix = uniquePrefix();
+});
+afterEach(async () => {
+  await Promise.all(caches.splice(0).map((c) => c.close()));
+  await cleanup(redis, prefix);
+});
+afterAll(async () => {
+  await redis.quit();
+});
+
+describe('invalidation by key, tag and prefix', () => {
+  test('delete removes the entry; the next call loads again', async () => {
+    const cache = make();
+    await cache.getOrSet('a', async () => 1);
+    expect(await cache.delete('a')).toBe(true);
+    expect(await cache.get('a')).toBeUndefined();
+    expect(await cache.getOrSet('a', async () => 2)).toBe(2);
+  });
+
+  test('invalidateTags removes every entry carrying the tag and nothing else', async () => {
+    const cache = make();
+    await cache.getOrSet('user:1', async () => 'u1', { tags: ['user:1', 'users'] });
+    await cache.getOrSet('user:1:posts', async () => 'p1', { tags: ['user:1'] });
+    await cache.getOrSet('user:2', async () => 'u2', { tags: ['user:2', 'users'] });
+    await cache.set('user:3', 'u3', { tags: ['user:3'] });
+    expect(await cache.invalidateTags(['user:1'])).toBe(true);
+    expect(await cache.mget(['user:1', 'user:1:posts', 'user:2', 'user:3'])).toEqual([
+      undefined,
+      undefined,
+      'u2',
+      'u3',
+    ]);
+    await cache.invalidateTags(['users']);
+    expect(await cache.get('user:2')).toBeUndefined();
+    expect(await cache.get('user:3')).toBe('u3');
+    expect(cache.stats().invalidations).toBe(2);
+  });
+
+  test('clear(prefix) removes matching keys with SCAN; clear() removes the whole cache only', async () => {
+    const cache = make();
+    const other = make({ name: 'other' });
+    for (let i = 0; i < 30; i++) await cache.set(`user:${i}:x`, i);
+    await cache.set('org:1', 'o');
+    await cache.set('user*[weird]', 'glob chars are literal');
+    await other.set('user:1:x', 'other cache');
+    expect(await cache.clear('user:')).toBe(true);
+    expect(await cache.get('user:5:x')).toBeUndefined();
+    expect(await cache.get('org:1')).toBe('o');
+    expect(await cache.get('user*[weird]')).toBe('glob chars are literal');
+    expect(await other.get('user:1:x')).toBe('other cache');
+    await cache.clear();
+    expect(await cache.get('org:1')).toBeUndefined();
+    expect(await other.get('user:1:x')).toBe('other cache');
+  });
+});
+
+describe('across processes: two cache instances with L1 and pub/sub', () => {
+  test('tag invalidation in one instance drops the L1 copy in the other', async () => {
+    const a = make({ l1: true });
+    const b = make({ l1: true });
+    await Promise.all([a.ready(), b.ready()]);
+    let db = 'v1';
+    const loader = async () => db;
+    expect(await a.getOrSet('user:7', loader, { tags: ['user:7'] })).toBe('v1');
+    expect(await b.getOrSet('user:7', loader, { tags: ['user:7'] })).toBe('v1');
+    expect(await b.getOrSet('user:7', loader, { tags: ['user:7'] })).toBe('v1');
+    expect(b.stats().l1Hits).toBe(1);
+    db = 'v2';
+    await a.invalidateTags(['user:7']);
+    await waitFor(async () => (await b.getOrSet('user:7', loader, { tags: ['user:7'] })) === 'v2', {
+      timeoutMs: 2000,
+      what: 'b to drop its L1 copy',
+    });
+    expect(b.stats().l1?.entries).toBe(1);
+  });
+
+  test('without the bus the other L1 keeps serving the old value (what pub/sub fixes)', async () => {
+    const a = make({ l1: true });
+    const b = make({ l1: { ttl: 60_000 }, pubsub: false });
+    await Promise.all([a.ready(), b.ready()]);
+    let db = 'v1';
+    await b.getOrSet('k', async () => db, { tags: ['t'] });
+    db = 'v2';
+    await a.invalidateTags(['t']);
+    await sleep(200);
+    expect(await b.getOrSet('k', async () => db, { tags: ['t'] })).toBe('v1');
+  });
+
+  test('delete, set and clear also reach the other L1', async () => {
+    const a = make({ l1: true });
+    const b = make({ l1: true });
+    await Promise.all([a.ready(), b.ready()]);
+    await b.getOrSet('x', async () => 'old');
+    await b.getOrSet('p:1', async () => 'old');
+    await b.getOrSet('s', async () => 'old');
+    await a.delete('x');
+    await a.clear('p:');
+    await a.set('s', 'new');
+    await waitFor(() => b.stats().l1?.entries === 0, { timeoutMs: 2000, what: 'b L1 empty' });
+    expect(await b.getOrSet('s', async () => 'loader')).toBe('new');
+  });
+});
+
+describe('invalidation racing a slow loader never leaves stale data', () => {
+  // The loader reads the "database" before the write and returns after the invalidation. Without
+  // versioning its late write would put the old value back for a whole TTL.
+  async function race(invalidate: (c: Cache) => Promise<unknown>, opts: { tags?: string[] } = {}) {
+    const cache = make({ l1: true });
+    const other = make({ l1: true });
+    await Promise.all([cache.ready(), other.ready()]);
+    let db = 'old';
+    const g = gate();
+    const slow = cache.getOrSet(
+      'user:1',
+      async () => {
+        const seen = db;
+        await g.promise;
+        return seen;
+      },
+      opts,
+    );
+    await sleep(30); // the loader has read 'old'
+    db = 'new';
+    await invalidate(other);
+    g.open();
+    expect(await slow).toBe('old'); // that caller asked before the write: fine
+    const raw = await redis.get(`${prefix}inv:e:{user:1}`);
+    expect(raw === null || !raw.includes('"old"')).toBe(true);
+    expect(await cache.getOrSet('user:1', async () => db, opts)).toBe('new');
+    expect(await other.getOrSet('user:1', async () => db, opts)).toBe('new');
+    expect(cache.stats().writesRefused).toBe(1);
+  }
+
+  test('by tag', () => race((c) => c.invalidateTags(['user:1']), { tags: ['user:1'] }));
+  test('by key', () => race((c) => c.delete('user:1')));
+  test('by prefix', () => race((c) => c.clear('user:')));
+
+  test('randomised: 150 rounds of loads and writes+invalidations on two instances end consistent', async () => {
+    const a = make({ l1: true, lock: false });
+    const b = make({ l1: true, lock: false });
+    await Promise.all([a.ready(), b.ready()]);
+    let db = 0;
+    const loader = async () => {
+      const seen = db;
+      await sleep(Math.random() * 8);
+      return seen;
+    };
+    const opts = { tags: ['row'] };
+    for (let round = 0; round < 150; round++) {
+      const writer = (async () => {
+        await sleep(Math.random() * 6);
+        db++;
+        await (Math.random() < 0.5 ? a : b).invalidateTags(['row']);
+      })();
+      await Promise.all([
+        a.getOrSet('row', loader, opts),
+        b.getOrSet('row', loader, opts),
+        sleep(Math.random() * 4).then(() => a.getOrSet('row', loader, opts)),
+        writer,
+      ]);
+      // Once writes and invalidations settle, both instances must see the database's value.
+      await waitFor(
+        async () =>
+          (await a.getOrSet('row', loader, opts)) === db && (await b.getOrSet('row', loader, opts)) === db,
+        { timeoutMs: 2000, intervalMs: 5, what: `round ${round}: caches agree with db=${db}` },
+      );
+    }
+  });
+});
