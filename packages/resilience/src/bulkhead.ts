@@ -3,6 +3,7 @@ import { BulkheadRejectedError } from './errors';
 import { BasePolicy, RUN, type Step } from './internal/base';
 import { raceAbort, type Scope } from './internal/scope';
 import { recordRejected } from './internal/telemetry';
+import { withoutStack } from './internal/withoutStack';
 import type { Policy } from './types';
 
 /**
@@ -35,7 +36,7 @@ export class BulkheadPolicy extends BasePolicy implements Policy {
     const inner = this.inner;
     if (inner.executionSlots <= 0 && inner.queueSlots <= 0) {
       recordRejected(this.name, 'bulkhead_full');
-      return Promise.reject(new BulkheadRejectedError(this.name, this.limit, this.queue));
+      return Promise.reject(withoutStack(() => new BulkheadRejectedError(this.name, this.limit, this.queue)));
     }
     const p = inner.execute(() => next(scope));
     // A queued call whose scope aborts (timeout, deadline, caller) must not wait for a slot.

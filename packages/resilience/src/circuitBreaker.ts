@@ -16,6 +16,7 @@ import { BasePolicy, RUN, type Step } from './internal/base';
 import { verdict } from './internal/classification';
 import type { Scope } from './internal/scope';
 import { type LoggerLike, observeBreaker, recordRejected, recordTransition } from './internal/telemetry';
+import { withoutStack } from './internal/withoutStack';
 import type { Policy } from './types';
 
 /** Breaker state as reported by {@link CircuitBreakerPolicy.state}. */
@@ -232,10 +233,13 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
         ? Math.max(0, this.openedAt + this.halfOpenAfterMs - Date.now())
         : undefined;
     return Promise.reject(
-      new BrokenCircuitError(this.name, state, {
-        cause: last && 'error' in last ? last.error : undefined,
-        retryAfterMs,
-      }),
+      withoutStack(
+        () =>
+          new BrokenCircuitError(this.name, state, {
+            cause: last && 'error' in last ? last.error : undefined,
+            retryAfterMs,
+          }),
+      ),
     );
   }
 
@@ -247,7 +251,12 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
     if (st === CockatielState.HalfOpen) return this.reject('half-open');
     if (st === CockatielState.Isolated) return this.reject('isolated');
     if (st === CockatielState.Closed) return this.probe(next, scope);
-    // Open: cockatiel decides whether the break is over; if so this call becomes the probe.
+    // Open. While the break is surely not over, answer without entering cockatiel (whose own
+    // rejection is an async call plus an Error with a captured stack: the allocation showed up as
+    // GC pauses at thousands of calls per second). Our openedAt is taken just after cockatiel's.
+    const ms = this.halfOpenAfterMs;
+    if (ms !== undefined && Date.now() - this.openedAt < ms) return this.reject('open');
+    // Otherwise cockatiel decides whether the break is over; if so this call becomes the probe.
     let invoked = false;
     return this.inner
       .execute(() => {

@@ -57,7 +57,8 @@ function build(defaultName: string, d: Defaults, o: PresetOptions = {}): PresetP
 export const presets = {
   /**
    * PostgreSQL: up to 4 attempts (decorrelated jitter 20 ms → 500 ms cap, 10 s deadline), retry
-   * budget 30 % + 20 per 10 s (serialization failures are routine under load), breaker opening
+   * budget 50 % + 20 per 10 s (serialization failures are routine under load: a 20 % rate needs
+   * ≈ 25 retries per 100 calls; the breaker, not the budget, handles a database that is down), breaker opening
    * at a 50 % dependency-failure rate over 10 s (≥ 20 calls), 5 s half-open wait, 5 s per-attempt
    * timeout. Unique violations, syntax errors and other caller bugs are never retried and never
    * open the breaker.
@@ -73,7 +74,7 @@ export const presets = {
           maxDelayMs: 500,
           jitter: 'decorrelated',
           deadlineMs: 10_000,
-          budget: createRetryBudget({ ratio: 0.3, minRetries: 20 }),
+          budget: createRetryBudget({ ratio: 0.5, minRetries: 20 }),
         },
         breaker: {
           trigger: { kind: 'sampling', threshold: 0.5, windowMs: 10_000, minThroughput: 20 },

@@ -7,6 +7,8 @@ import type { ExecuteContext, ExecuteOptions, Policy } from './types';
 export type PoolClientLike = {
   query(...args: unknown[]): Promise<unknown>;
   release(err?: Error | boolean): void;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener(event: 'error', listener: (err: Error) => void): unknown;
   processID?: number | null;
 };
 
@@ -14,7 +16,8 @@ export type PoolClientLike = {
 export type PoolLike = {
   query(...args: never[]): unknown;
   connect(): Promise<PoolClientLike>;
-  options?: Record<string, unknown>;
+  connect(callback: (err: Error | undefined, client: PoolClientLike | undefined) => void): void;
+  options?: object;
   on(event: 'error', listener: (err: Error) => void): unknown;
   listenerCount(event: string): number;
 };
@@ -61,7 +64,10 @@ function cancelBackend(pool: PoolLike, client: PoolClientLike): void {
   const Ctor = (client as unknown as { constructor?: new (o: unknown) => CancelClient }).constructor;
   if (typeof pid !== 'number' || typeof Ctor !== 'function') return;
   try {
-    const c = new Ctor({ ...(pool.options ?? {}), connectionTimeoutMillis: 2_000 });
+    const c = new Ctor({
+      ...((pool.options as Record<string, unknown> | undefined) ?? {}),
+      connectionTimeoutMillis: 2_000,
+    });
     c.on('error', noop);
     c.connect()
       .then(() => c.query('SELECT pg_cancel_backend($1)', [pid]))
@@ -107,24 +113,53 @@ export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoo
     });
   }
 
-  const connectRaw = (): Promise<PoolClientLike> => pool.connect();
+  type Checkout = { client: PoolClientLike; lost: Error | undefined; onError: (err: Error) => void };
+
+  // The callback form of pool.connect() hands the client over synchronously, inside pg-pool's own
+  // stack. With the promise form a server-side kill arriving in the same socket read as the
+  // connection's ReadyForQuery would hit a checked-out client with no 'error' listener before our
+  // continuation runs: an unhandled 'error' event (seen here with pg_terminate_backend).
+  const checkout = (): Promise<Checkout> =>
+    new Promise<Checkout>((resolve, reject) => {
+      pool.connect((err, client) => {
+        if (err || client === undefined) {
+          reject(err ?? new Error('pool.connect returned no client'));
+          return;
+        }
+        const co: Checkout = {
+          client,
+          lost: undefined,
+          onError: (e: Error) => {
+            co.lost = e;
+          },
+        };
+        client.on('error', co.onError);
+        resolve(co);
+      });
+    });
+
+  const checkin = (co: Checkout, err?: unknown): void => {
+    co.client.removeListener('error', co.onError);
+    // pg's own pool.query discards the client after any error; do the same.
+    const reason = err === undefined ? co.lost : err instanceof Error ? err : true;
+    co.client.release(reason);
+  };
 
   async function attempt(ctx: ExecuteContext, args: unknown[]): Promise<unknown> {
-    const client = await connectRaw();
+    const co = await checkout();
     if (isAborted(ctx)) {
-      client.release();
+      checkin(co);
       throw abortReason(ctx);
     }
-    const off = cancel ? onAbort(ctx, () => cancelBackend(pool, client)) : noop;
+    const off = cancel ? onAbort(ctx, () => cancelBackend(pool, co.client)) : noop;
     try {
-      const result = await client.query(...args);
+      const result = await co.client.query(...args);
       off();
-      client.release();
+      checkin(co);
       return result;
     } catch (err) {
       off();
-      // pg's own pool.query discards the client after any error; do the same.
-      client.release(err instanceof Error ? err : true);
+      checkin(co, err);
       throw err;
     }
   }
@@ -150,13 +185,21 @@ export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoo
 
   function connect(cb?: (err: unknown, client?: PoolClientLike, done?: () => void) => void): unknown {
     const p = policy.execute(async (ctx) => {
-      const client = await connectRaw();
+      const co = await checkout();
       if (isAborted(ctx)) {
         // The call already timed out: hand the late client straight back.
-        client.release();
+        checkin(co);
         throw abortReason(ctx);
       }
-      return client;
+      if (co.lost !== undefined) {
+        // Killed before we could hand it over: a connection error, retried like any other.
+        const lost = co.lost;
+        checkin(co);
+        throw lost;
+      }
+      // From here on the caller owns the client and its 'error' events, as with pg itself.
+      co.client.removeListener('error', co.onError);
+      return co.client;
     }, IDEMPOTENT);
     if (cb === undefined) return p;
     p.then(

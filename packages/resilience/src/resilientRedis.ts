@@ -103,6 +103,9 @@ const PASS_THROUGH = new Set([
   'executeIsolated',
 ]);
 
+// `Multi`, `Pipeline`…: classes the client instantiates through `this`, not commands.
+const CLASS_NAME = /^[A-Z][a-z]/;
+
 /** Names defined on the base client class and above (lifecycle, events): not commands. */
 function baseMemberNames(client: object): Set<string> {
   const names = new Set<string>();
@@ -188,7 +191,8 @@ export function resilientRedis<C extends RedisClientLike>(client: C, options: Re
         typeof prop !== 'string' ||
         typeof value !== 'function' ||
         PASS_THROUGH.has(prop) ||
-        base.has(prop)
+        base.has(prop) ||
+        CLASS_NAME.test(prop)
       ) {
         return value;
       }

@@ -215,14 +215,14 @@ export class RetryPolicy extends BasePolicy implements Policy {
             throw err;
           }
           const v = verdict(err);
-          const code = codeOf(err, v.classified);
           const retryable = this.shouldRetry
             ? this.shouldRetry(err, { classified: v.classified, attempt })
             : v.retryable && !v.rejection;
           if (!retryable) {
-            if (recoverable) recordExhausted(this.name, attempt, 'non_retryable', code);
+            if (recoverable) recordExhausted(this.name, attempt, 'non_retryable', codeOf(err, v.classified));
             throw err;
           }
+          const code = codeOf(err, v.classified);
           recoverable = true;
           const giveUp = (reason: string): never => {
             recordExhausted(this.name, attempt, reason, code);

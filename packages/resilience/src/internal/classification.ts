@@ -36,26 +36,37 @@ function ownVerdict(err: unknown): Omit<Verdict, 'classified'> | undefined {
  * same failure passes through the breaker, the retry and telemetry.
  */
 export function verdict(err: unknown): Verdict {
+  const own = ownVerdict(err);
+  if (own !== undefined) {
+    // Our own rejections arrive by the thousand while a breaker is open: decide without running
+    // the classifier chain or adding WeakMap entries (both showed up as GC pauses), and classify
+    // only if someone asks for the details.
+    let classified: ClassifiedError | undefined;
+    return {
+      ...own,
+      get classified() {
+        if (classified === undefined) classified = classify(err);
+        return classified;
+      },
+    };
+  }
   const isObj = err !== null && typeof err === 'object';
   if (isObj) {
     const hit = cache.get(err as object);
     if (hit !== undefined) return hit;
   }
   const classified = classify(err);
-  const own = ownVerdict(err);
-  const v: Verdict = own
-    ? { classified, ...own }
-    : {
-        classified,
-        retryable: classified.retryable,
-        maybeSent: classified.maybeSent === true,
-        // A syntax error or a unique violation is the caller's bug, not an unhealthy database:
-        // database/cache errors count only when transient.
-        dependencyFailure:
-          DEPENDENCY_CATEGORIES.has(classified.category) ||
-          ((classified.category === 'database' || classified.category === 'cache') && classified.retryable),
-        rejection: false,
-      };
+  const v: Verdict = {
+    classified,
+    retryable: classified.retryable,
+    maybeSent: classified.maybeSent === true,
+    // A syntax error or a unique violation is the caller's bug, not an unhealthy database:
+    // database/cache errors count only when transient.
+    dependencyFailure:
+      DEPENDENCY_CATEGORIES.has(classified.category) ||
+      ((classified.category === 'database' || classified.category === 'cache') && classified.retryable),
+    rejection: false,
+  };
   if (isObj) cache.set(err as object, v);
   return v;
 }
