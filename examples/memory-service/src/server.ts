@@ -12,7 +12,14 @@ async function main() {
   installProcessHandlers({ flush: () => flushTelemetry(2000), flushTimeoutMs: 3000 });
   const config = loadConfig();
   const svc = await startService(config, { logger });
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) {
+      // A second Ctrl-C: the operator does not want to wait for the drain.
+      logger.warn('server.shutdown_forced', { signal });
+      process.exit(1);
+    }
+    stopping = true;
     logger.event('server.shutdown', { signal, 'shutdown.timeout_ms': config.shutdownTimeoutMs });
     // The hard limit: a stuck dependency must not keep the process alive past it.
     setTimeout(() => {
@@ -24,8 +31,11 @@ async function main() {
       () => process.exit(1),
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // `on`, not `once`: the handler must stay registered for the whole drain. The preload flushes
+  // telemetry on SIGTERM and re-raises the signal (ending the process) when it finds no other
+  // listener left, which would cut the drain short.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err) => {
