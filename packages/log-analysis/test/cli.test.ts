@@ -6,6 +6,9 @@ import { runCli } from '../src/runCli';
 import { exactPercentile, type Truth, writeLogFile } from './generateLogs';
 import { cli, tempDir } from './helpers';
 
+// Child processes and generated inputs on a shared 2-core machine: jest's 5 s default is too short.
+jest.setTimeout(120_000);
+
 const T0 = Date.UTC(2024, 4, 1, 0, 0, 0);
 const FIRST_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 

@@ -93,6 +93,17 @@ export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = 
   }
 }
 
+/** A port nothing listens on (taken from the kernel, then released): connecting is refused. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
 function listen(server: Server): Promise<string> {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {

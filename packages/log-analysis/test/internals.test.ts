@@ -13,6 +13,9 @@ import { Trend } from '../src/internal/trend';
 import { exactPercentile, prng } from './generateLogs';
 import { tempDir } from './helpers';
 
+// Child processes and generated inputs on a shared 2-core machine: jest's 5 s default is too short.
+jest.setTimeout(120_000);
+
 describe('line splitter', () => {
   function split(chunks: Array<Buffer | string>, max = 1 << 20) {
     const lines: string[] = [];
