@@ -30,7 +30,7 @@ beforeAll(async () => {
   preload = join(t.dir, 'rss.js');
   writeFileSync(
     preload,
-    "process.on('exit', () => process.stderr.write(`MAXRSS_KB=${process.resourceUsage().maxRSS}\\n`));\n",
+    "process.on('exit', () => process.stderr.write('MAXRSS_KB=' + process.resourceUsage().maxRSS + '\\n'));\n",
   );
 });
 afterAll(() => t.cleanup());

@@ -98,7 +98,14 @@ export async function readLoki(
     url.searchParams.set('end', end.toString());
     url.searchParams.set('limit', String(o.limit));
     url.searchParams.set('direction', 'forward');
-    const { status, body } = await getJson('Loki', url, o.headers, o.timeoutMs, signal);
+    let res: Awaited<ReturnType<typeof getJson>>;
+    try {
+      res = await getJson('Loki', url, o.headers, o.timeoutMs, signal);
+    } catch (e) {
+      if (signal?.aborted) return; // Ctrl-C in follow mode: a clean stop, not a Loki failure
+      throw e;
+    }
+    const { status, body } = res;
     if (status === 404)
       throw new LogAnalysisError('SOURCE', `no Loki API at ${url.origin}${url.pathname} (HTTP 404)`);
     const b = body as StreamsBody;
