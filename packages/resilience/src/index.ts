@@ -19,6 +19,7 @@ export {
 } from './errors';
 export type { FallbackOptions } from './fallback';
 export { FallbackPolicy, fallback } from './fallback';
+export type { ForeignPolicy } from './policy';
 export { CompositePolicy, policy } from './policy';
 export type { PresetOptions } from './presets';
 export { PresetPolicy, presets } from './presets';

@@ -4,11 +4,21 @@ import type { Policy } from './types';
 
 type Layer = (next: Step<unknown>, scope: Scope) => Promise<unknown>;
 
-function toLayer(p: Policy): Layer {
+/**
+ * Any object with cockatiel's `execute(fn, signal?)` shape (a cockatiel policy, your own) can be
+ * a layer of {@link policy}.
+ */
+export type ForeignPolicy = {
+  readonly name?: string;
+  execute<T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T>;
+};
+
+function toLayer(p: Policy | ForeignPolicy): Layer {
   if (isRunnable(p)) return (next, scope) => p[RUN](next, scope);
-  // A foreign policy (cockatiel's, your own): it only sees a signal; the scope travels around it.
+  // A foreign policy only sees a signal; our scope travels around it.
+  const foreign = p as ForeignPolicy;
   return (next, scope) =>
-    p.execute(() => invoke(next, scope), scope.cancellable ? { signal: scope.signal } : undefined);
+    foreign.execute(() => invoke(next, scope), scope.cancellable ? scope.signal : undefined);
 }
 
 /** The policy returned by {@link policy}. */
@@ -17,12 +27,12 @@ export class CompositePolicy extends BasePolicy implements Policy {
   private readonly layers: Layer[];
 
   constructor(
-    readonly policies: readonly Policy[],
+    readonly policies: ReadonlyArray<Policy | ForeignPolicy>,
     name?: string,
   ) {
     super();
     this.layers = policies.map(toLayer);
-    this.name = name ?? (policies.map((p) => p.name).join('+') || 'noop');
+    this.name = name ?? (policies.map((p) => p.name ?? 'policy').join('+') || 'noop');
   }
 
   [RUN]<T>(next: Step<T>, scope: Scope): Promise<T> {
@@ -46,6 +56,6 @@ export class CompositePolicy extends BasePolicy implements Policy {
  * const p = policy(retry({ maxAttempts: 3 }), circuitBreaker({ name: 'search' }), timeout(500));
  * const hits = await p.execute(({ signal }) => search(q, { signal }));
  */
-export function policy(...policies: Policy[]): CompositePolicy {
+export function policy(...policies: Array<Policy | ForeignPolicy>): CompositePolicy {
   return new CompositePolicy(policies);
 }

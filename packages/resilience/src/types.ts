@@ -42,8 +42,8 @@ export type PolicyFn<T> = (ctx: ExecuteContext) => PromiseLike<T> | T;
  * const invoice = await p.execute(({ signal }) => billing.get(id, { signal }));
  */
 export interface Policy {
-  /** Low-cardinality name used in metrics, logs and span events. */
-  readonly name: string;
+  /** Low-cardinality name used in metrics, logs and span events (optional for foreign policies). */
+  readonly name?: string;
   /** Runs `fn` under the policy. Accepts an AbortSignal directly, like cockatiel. */
   execute<T>(fn: PolicyFn<T>, options?: ExecuteOptions | AbortSignal): Promise<T>;
 }
