@@ -3,7 +3,7 @@ import { getCorrelationId, isValidCorrelationId, newCorrelationId } from '@mem0-
 import { classify, explicitUserMessage } from './classify';
 import { CATEGORY_DEFAULTS } from './internal/defaults';
 import { type RequestLike, requestLocale, requestPath } from './internal/request';
-import { causeChain, ctorName, describe, get, getString } from './internal/safe';
+import { causeChain, ctorName, describe, getString } from './internal/safe';
 import type { ErrorCategory, FieldIssue } from './types';
 import { userMessageFor } from './userMessages';
 
@@ -97,22 +97,22 @@ export function problemDetails(err: unknown, req?: RequestLike, options: Problem
   }
   if (!isValidCorrelationId(correlationId)) correlationId = newCorrelationId();
   const locale = options.locale ?? requestLocale(req);
+  const instance = requestPath(req);
   const body: ProblemBody = {
     type: `${options.typeBase ?? 'urn:mem0-stack:error:'}${c.code.toLowerCase().replace(/_/g, '-')}`,
     title: STATUS_CODES[c.status] ?? CATEGORY_DEFAULTS[c.category].title,
     status: c.status,
     detail: locale === undefined ? c.userMessage : userMessageFor(c, locale, explicitUserMessage(c)),
+    ...(instance === undefined ? {} : { instance }),
     code: c.code,
     category: c.category,
     correlation_id: correlationId,
     retryable: c.retryable,
   };
-  const instance = requestPath(req);
-  if (instance !== undefined) body.instance = instance;
   if (c.details && c.details.length > 0) {
     body.errors = c.details.slice(0, MAX_ERRORS).map((d) => ({ ...d, pointer: pointer(d.path) }));
   }
-  if (options.expose ?? exposeFromEnv()) body.debug = debugInfo(get(c, 'cause') ?? err);
+  if (options.expose ?? exposeFromEnv()) body.debug = debugInfo(c.cause);
   const headers: Record<string, string> = {
     'content-type': 'application/problem+json; charset=utf-8',
     'cache-control': 'no-store',

@@ -2,6 +2,10 @@ import { z } from 'zod';
 import { type ClassifiedError, classify } from '../src/index';
 import { type Env, http, pg, redis, startEnv, syscall } from './realFailures';
 
+// Root `npx jest` ignores per-project testTimeout; real databases and child processes on a
+// shared 2-core machine need more than jest's 5 s default.
+jest.setTimeout(60_000);
+
 let env: Env;
 beforeAll(async () => {
   env = await startEnv();

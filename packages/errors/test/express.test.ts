@@ -16,6 +16,10 @@ import {
 import { type Harness, installHarness } from './harness';
 import { type Env, http, pg, redis, startEnv } from './realFailures';
 
+// Root `npx jest` ignores per-project testTimeout; real databases and child processes on a
+// shared 2-core machine need more than jest's 5 s default.
+jest.setTimeout(60_000);
+
 let h: Harness;
 let env: Env;
 let server: import('node:http').Server;

@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { jsonLines, runNode } from '@mem0-stack/testkit';
 
+// Root `npx jest` ignores per-project testTimeout; real databases and child processes on a
+// shared 2-core machine need more than jest's 5 s default.
+jest.setTimeout(60_000);
+
 const fixture = join(__dirname, 'fixtures', 'processHandlers.ts');
 const run = (mode: string) =>
   runNode(['--import', 'tsx', fixture, mode], {

@@ -2,6 +2,10 @@ import fc from 'fast-check';
 import { classify, problemDetails } from '../src/index';
 import { type Env, pg, startEnv } from './realFailures';
 
+// Root `npx jest` ignores per-project testTimeout; real databases and child processes on a
+// shared 2-core machine need more than jest's 5 s default.
+jest.setTimeout(60_000);
+
 // Whatever is thrown — random values, or errors stuffed with the failing SQL, the database
 // password, host names and stacks — classify/problemDetails never throw, always produce a
 // valid problem+json, and the body never carries any of those secrets.
