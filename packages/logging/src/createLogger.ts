@@ -9,7 +9,12 @@ import { RecordFormat } from './internal/recordFormat';
 import { resolveService, type ServiceInfo } from './internal/resolveService';
 import { type RedactOptions, Sanitizer } from './internal/sanitize';
 import { captureStamp, STAMP } from './internal/stamp';
-import { type Destination, StdoutTransport } from './internal/stdoutTransport';
+import {
+  type Destination,
+  OWN_TRANSPORT,
+  StdoutTransport,
+  stdoutDestination,
+} from './internal/stdoutTransport';
 import { LEVEL } from './internal/symbols';
 import { warnOnce } from './internal/warn';
 
@@ -70,7 +75,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const pretty = (options.format ?? env.format) === 'pretty';
   const stdoutOn = options.stdout ?? env.stdout;
   const otlpOn = options.otlp ?? env.otlp;
-  const destination: Destination = options.destination ?? process.stdout;
+  const destination: Destination = options.destination ?? stdoutDestination();
   const sanitizer = new Sanitizer({
     redact: options.redact,
     maxStringLength: options.maxStringLength,
@@ -85,7 +90,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     attributes: otlpOn,
     debugEnabled: () => !!logger && (NPM_LEVELS[logger.level] ?? 0) >= NPM_LEVELS.debug,
     pretty,
-    colors: options.colors ?? (pretty && (destination as { isTTY?: boolean }).isTTY === true),
+    colors:
+      options.colors ??
+      (pretty && ((options.destination ?? process.stdout) as { isTTY?: boolean }).isTTY === true),
   });
 
   const transports: TransportStream[] = [];
@@ -102,11 +109,48 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     exitOnError: false,
   });
   logger = base as Logger;
-  install(logger);
+  install(logger, format);
   return logger;
 }
 
-function install(logger: Logger): void {
+type StreamState = { length: number; corked: number; ending: boolean; flowing?: boolean | null };
+type Streamish = {
+  _readableState: StreamState & { pipes: unknown; pipesCount: number };
+  _writableState: StreamState;
+};
+type OwnTransport = TransportStream & Streamish & { [OWN_TRANSPORT]?: true; levels: Record<string, number> };
+const NOOP = () => {};
+
+function deliverable(t: unknown): t is OwnTransport {
+  const x = t as OwnTransport;
+  const ws = x._writableState;
+  return (
+    x[OWN_TRANSPORT] === true && !x.silent && !x.format && ws.length === 0 && ws.corked === 0 && !ws.ending
+  );
+}
+
+/**
+ * Whether a record may skip winston's Transform → pipe → Writable chain and go straight to
+ * the transports. Only when that is invisible: nothing buffered or corked (order is kept),
+ * every pipe target is one of our own synchronous transports, and nobody else reads the
+ * logger's stream. Anything else (a user transport, cork(), pause(), a 'data' listener)
+ * takes winston's normal path.
+ */
+function directTargets(logger: winston.Logger): unknown[] | undefined {
+  const l = logger as unknown as winston.Logger & Streamish;
+  const rs = l._readableState;
+  const ws = l._writableState;
+  if (ws.length !== 0 || ws.corked !== 0 || ws.ending || rs.length !== 0 || rs.flowing !== true)
+    return undefined;
+  const n = rs.pipesCount;
+  // readable-stream's pipe() adds exactly one 'data' listener per destination.
+  if (n === 0 || l.listenerCount('data') !== n || l.listenerCount('readable') !== 0) return undefined;
+  const targets = n === 1 ? [rs.pipes] : (rs.pipes as unknown[]);
+  for (const t of targets) if (!deliverable(t)) return undefined;
+  return targets;
+}
+
+function install(logger: Logger, format: RecordFormat): void {
   ensureObservables();
   removeForeignOtelTransports(logger);
   // Writing after end(), or a transport added by the app failing, surfaces as an 'error'
@@ -129,6 +173,16 @@ function install(logger: Logger): void {
       // later, when another request's context is active.
       info[STAMP] = captureStamp();
       countRecord(lvl);
+      const targets = this.format === (format as unknown) ? directTargets(this) : undefined;
+      if (targets) {
+        if (this.silent) return true;
+        format.transform(info);
+        for (const t of targets as OwnTransport[]) {
+          const tl = t.level;
+          if (tl === undefined || (levels[tl] ?? -1) >= v) t.log?.(info, NOOP);
+        }
+        return true;
+      }
       return Object.getPrototypeOf(logger).write.call(this, info) as boolean;
     } catch {
       countDropped();

@@ -1,4 +1,12 @@
-import { type Histogram, type MeterProvider, metrics, type ObservableCounter } from '@opentelemetry/api';
+import {
+  type Histogram,
+  type MeterProvider,
+  metrics as metricsApi,
+  type ObservableCounter,
+} from '@opentelemetry/api';
+
+// A singleton behind a getter in the CommonJS build; read it once.
+const metrics = metricsApi;
 
 const METER = '@mem0-stack/logging';
 

@@ -2,13 +2,12 @@ import type { LoggerProvider, LogRecord, Logger as OtelLogger } from '@opentelem
 import { logs } from '@opentelemetry/api-logs';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import { countDropped } from './metrics';
-import { ATTRS, BODY, ERROR } from './recordFormat';
+import { OTEL_RECORD } from './recordFormat';
 import { STAMP, type Stamp } from './stamp';
-import { LEVEL } from './symbols';
+import { OWN_TRANSPORT } from './stdoutTransport';
 
 /** Marks our bridge so the cleanup that removes the instrumentation's transport keeps it. */
 export const BRIDGE_BRAND = Symbol.for('@mem0-stack/logging.bridge');
-const OTEL_CONTEXT_SYMBOL = Symbol.for('opentelemetry.js.contrib.winston.context');
 
 const SCOPE = '@mem0-stack/logging';
 // Read once; only used as the instrumentation scope version.
@@ -22,6 +21,7 @@ const VERSION = '0.1.0';
  */
 export class OtelBridgeTransport extends OpenTelemetryTransportV3 {
   readonly [BRIDGE_BRAND] = true;
+  readonly [OWN_TRANSPORT] = true;
   private provider: LoggerProvider | undefined;
   private target: OtelLogger | undefined;
   private pending: Stamp | undefined;
@@ -51,19 +51,14 @@ export class OtelBridgeTransport extends OpenTelemetryTransportV3 {
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
-    const stamp = info[STAMP] as Stamp | undefined;
-    const attrs = (info[ATTRS] as Record<string, unknown> | undefined) ?? {};
-    const rec: Record<string | symbol, unknown> = { ...attrs };
-    rec.message = info[BODY] ?? '';
-    rec[LEVEL] = info[LEVEL];
-    if (stamp) rec[OTEL_CONTEXT_SYMBOL] = stamp.ctx;
-    const err = info[ERROR] as
-      | { type?: unknown; message?: unknown; stack?: unknown; code?: unknown }
-      | undefined;
-    if (err) rec.error = { name: err.type, message: err.message, stack: err.stack, code: err.code };
-    const eventName = attrs['event.name'];
-    if (typeof eventName === 'string') rec['otel.event.name'] = eventName;
-    this.pending = stamp;
+    // The format already built the upstream-shaped record (redacted attributes, body, level,
+    // context, exception, event name) in its single pass; hand it over as is.
+    const rec = info[OTEL_RECORD] as Record<string | symbol, unknown> | undefined;
+    if (!rec) {
+      callback();
+      return;
+    }
+    this.pending = info[STAMP] as Stamp | undefined;
     try {
       super.log(rec, callback);
     } catch {

@@ -1,14 +1,16 @@
 import type { ServiceInfo } from './resolveService';
-import { isError, type Sanitizer } from './sanitize';
+import { isError, plainJson, quote, type Sanitizer } from './sanitize';
 import { captureStamp, STAMP, type Stamp } from './stamp';
 import { LEVEL, MESSAGE, SPLAT } from './symbols';
 
-/** Sanitised OTel attributes for the bridge, computed in the same pass as the JSON line. */
-export const ATTRS = Symbol.for('@mem0-stack/logging.attrs');
-/** Sanitised message (the OTel record body). */
-export const BODY = Symbol.for('@mem0-stack/logging.body');
-/** Sanitised error (if the record carries one), for the OTel exception attributes. */
-export const ERROR = Symbol.for('@mem0-stack/logging.error');
+/**
+ * The record handed to the OTel bridge, built in the same pass as the JSON line: redacted
+ * attributes plus what upstream's emitLogRecord reads (`message` → body, the LEVEL symbol →
+ * severity, the winston-context symbol → trace context, `error` → exception attributes,
+ * `otel.event.name` → event name).
+ */
+export const OTEL_RECORD = Symbol.for('@mem0-stack/logging.otelRecord');
+const OTEL_CONTEXT_SYMBOL = Symbol.for('opentelemetry.js.contrib.winston.context');
 
 /** Keys owned by the record contract; an event field with one of these names is dropped so a line never has duplicate keys. */
 const RESERVED = new Set([
@@ -28,6 +30,7 @@ const HEX = '0123456789abcdef';
 const flagsText = (f: number) => `"${HEX[(f >> 4) & 15]}${HEX[f & 15]}"`;
 
 type Info = Record<string | symbol, unknown>;
+type KeyInfo = { frag: string; sensitive: boolean; reserved: boolean };
 
 export type RecordFormatOptions = {
   service: ServiceInfo;
@@ -49,9 +52,12 @@ export class RecordFormat {
   readonly options = {};
   private readonly s: Sanitizer;
   private readonly serviceFrag: string;
-  private readonly keyFrags = new Map<string, string>();
+  private readonly keys = new Map<string, KeyInfo>();
   private readonly levelFrags = new Map<string, string>();
   private readonly censorJson: string;
+  // toISOString costs about a microsecond; records in the same second share the prefix.
+  private isoSecond = -1;
+  private isoPrefix = '';
 
   constructor(private readonly o: RecordFormatOptions) {
     this.s = o.sanitizer;
@@ -75,13 +81,31 @@ export class RecordFormat {
     return info;
   }
 
-  private keyFrag(key: string): string {
-    let f = this.keyFrags.get(key);
-    if (f === undefined) {
-      f = `,${JSON.stringify(key)}:`;
-      if (this.keyFrags.size < 4096) this.keyFrags.set(key, f);
+  /** One cached lookup per field name: its JSON prefix, whether it is redacted or reserved. */
+  private keyInfo(key: string): KeyInfo {
+    let k = this.keys.get(key);
+    if (k === undefined) {
+      k = {
+        frag: `,${JSON.stringify(key)}:`,
+        sensitive: this.s.isSensitiveKey(key),
+        reserved: RESERVED.has(key),
+      };
+      if (this.keys.size < 4096) this.keys.set(key, k);
     }
-    return f;
+    return k;
+  }
+
+  private iso(ms: number): string {
+    const sec = Math.floor(ms / 1000);
+    if (sec !== this.isoSecond) {
+      const full = new Date(ms).toISOString();
+      // a six-digit year (beyond 9999) has a longer prefix; just don't cache those
+      if (full.length !== 24) return full;
+      this.isoSecond = sec;
+      this.isoPrefix = full.slice(0, 20);
+    }
+    const frac = ms - sec * 1000;
+    return `${this.isoPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
   }
 
   private levelFrag(level: string): string {
@@ -98,7 +122,7 @@ export class RecordFormat {
     const stamp = (info[STAMP] as Stamp | undefined) ?? captureStamp();
     const level = String(info[LEVEL] ?? info.level ?? 'info');
     s.includeStack = this.o.debugEnabled();
-    const attrs: Record<string, unknown> | undefined = this.o.attributes ? {} : undefined;
+    const attrs: Record<string | symbol, unknown> | undefined = this.o.attributes ? {} : undefined;
 
     let error: Error | undefined;
     let rawMessage: unknown = info.message;
@@ -126,10 +150,10 @@ export class RecordFormat {
     let message: string;
     if (typeof rawMessage === 'string') message = s.string(rawMessage);
     else if (rawMessage === undefined || rawMessage === null) message = '';
-    else if (typeof rawMessage === 'object') message = JSON.stringify(s.value(rawMessage)) ?? '';
+    else if (typeof rawMessage === 'object') message = s.json(rawMessage) ?? '';
     else message = s.string(String(rawMessage));
 
-    let out = `{"timestamp":"${new Date(stamp.time).toISOString()}","level":${this.levelFrag(level)},"message":${JSON.stringify(message)}${this.serviceFrag}`;
+    let out = `{"timestamp":"${this.iso(stamp.time)}","level":${this.levelFrag(level)},"message":${quote(message)}${this.serviceFrag}`;
     if (stamp.traceId) {
       out += `,"trace_id":"${stamp.traceId}","span_id":"${stamp.spanId}","trace_flags":${flagsText(stamp.traceFlags)}`;
     } else {
@@ -141,7 +165,8 @@ export class RecordFormat {
 
     let hasErrorKey = false;
     for (const key in info) {
-      if (RESERVED.has(key)) continue;
+      const k = this.keyInfo(key);
+      if (k.reserved) continue;
       const v = info[key];
       if (v === undefined) continue;
       // winston copies an Error argument's stack/cause onto the record; they belong in `error`.
@@ -149,14 +174,14 @@ export class RecordFormat {
       if (key === 'error') hasErrorKey = true;
       let frag: string;
       let av: unknown;
-      if (s.isSensitiveKey(key)) {
+      if (k.sensitive) {
         av = s.censor;
         frag = this.censorJson;
       } else {
         switch (typeof v) {
           case 'string':
             av = s.string(v);
-            frag = JSON.stringify(av);
+            frag = quote(av as string);
             break;
           case 'number':
             if (Number.isFinite(v)) {
@@ -172,23 +197,42 @@ export class RecordFormat {
             frag = v ? 'true' : 'false';
             break;
           default:
-            av = s.value(v);
-            if (av === undefined) continue;
-            frag = JSON.stringify(av);
+            if (attrs) {
+              // the bridge needs the sanitised value itself; serialise that same tree
+              av = s.value(v);
+              if (av === undefined) continue;
+              frag = plainJson(av);
+            } else {
+              const j = s.json(v);
+              if (j === undefined) continue;
+              frag = j;
+            }
         }
       }
-      out += this.keyFrag(key) + frag;
+      out += k.frag + frag;
       if (attrs) attrs[key] = av;
     }
+    let errorValue: Record<string, unknown> | undefined;
     if (error && !hasErrorKey) {
-      const ev = s.error(error);
-      out += `,"error":${JSON.stringify(ev)}`;
-      if (attrs) info[ERROR] = ev;
+      errorValue = s.error(error);
+      out += `,"error":${plainJson(errorValue)}`;
     }
     out += '}';
     if (attrs) {
-      info[ATTRS] = attrs;
-      info[BODY] = message;
+      const eventName = attrs['event.name'];
+      if (typeof eventName === 'string') attrs['otel.event.name'] = eventName;
+      if (errorValue) {
+        attrs.error = {
+          name: errorValue.type,
+          message: errorValue.message,
+          stack: errorValue.stack,
+          code: errorValue.code,
+        };
+      }
+      attrs.message = message;
+      attrs[LEVEL] = level;
+      attrs[OTEL_CONTEXT_SYMBOL] = stamp.ctx;
+      info[OTEL_RECORD] = attrs;
     }
     return out;
   }

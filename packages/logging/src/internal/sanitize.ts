@@ -69,8 +69,11 @@ export class Sanitizer {
   readonly maxStringLength: number;
   readonly maxDepth: number;
   readonly maxItems: number;
+  readonly censorJson: string;
   private readonly patterns: string[];
   private readonly sensitive = new Map<string, boolean>();
+  /** Reused ancestor stack for cycle detection (push/pop stay balanced, even on throw). */
+  private readonly ancestors: unknown[] = [];
   /** Set per record by the caller: include Error stacks (only when debug is enabled). */
   includeStack = false;
 
@@ -84,6 +87,7 @@ export class Sanitizer {
     this.maxStringLength = opts.maxStringLength ?? 16384;
     this.maxDepth = opts.maxDepth ?? 8;
     this.maxItems = opts.maxItems ?? 100;
+    this.censorJson = JSON.stringify(this.censor);
   }
 
   /** Whether the value under `key` must be censored. Cached, since keys repeat across records. */
@@ -152,7 +156,7 @@ export class Sanitizer {
     }
     if (value === null) return null;
     try {
-      return this.object(value as object, depth, seen ?? []);
+      return this.object(value as object, depth, seen ?? this.ancestors);
     } catch (err) {
       return `[Unserializable: ${this.string(String((err as Error)?.message ?? err))}]`;
     }
@@ -230,6 +234,105 @@ export class Sanitizer {
     return out;
   }
 
+  /**
+   * JSON text of `value` with the same rules as {@link value} (redaction, caps, cycles,
+   * special types), written directly without building a copy — the stdout-only fast path.
+   * Returns undefined where JSON would omit the value.
+   */
+  json(value: unknown, depth = 0, seen?: unknown[]): string | undefined {
+    switch (typeof value) {
+      case 'string':
+        return quote(this.string(value));
+      case 'number':
+        return Number.isFinite(value) ? `${value}` : `"${value}"`;
+      case 'boolean':
+        return value ? 'true' : 'false';
+      case 'bigint':
+        return `"${value}"`;
+      case 'undefined':
+        return undefined;
+      case 'symbol':
+      case 'function':
+        return quote(this.value(value) as string);
+    }
+    if (value === null) return 'null';
+    try {
+      return this.objectJson(value as object, depth, seen ?? this.ancestors);
+    } catch (err) {
+      return quote(`[Unserializable: ${this.string(String((err as Error)?.message ?? err))}]`);
+    }
+  }
+
+  private objectJson(obj: object, depth: number, seen: unknown[]): string {
+    if (seen.includes(obj)) return `"${CIRCULAR}"`;
+    const proto = Object.getPrototypeOf(obj);
+    // Plain objects (by far the most common field values) skip the type checks below.
+    if (
+      (proto === Object.prototype || proto === null) &&
+      depth < this.maxDepth &&
+      typeof (obj as { toJSON?: unknown }).toJSON !== 'function'
+    ) {
+      seen.push(obj);
+      try {
+        return this.fieldsJson(obj as Record<string, unknown>, depth, seen);
+      } finally {
+        seen.pop();
+      }
+    }
+    if (
+      obj instanceof Date ||
+      ArrayBuffer.isView(obj) ||
+      obj instanceof ArrayBuffer ||
+      obj instanceof RegExp ||
+      depth >= this.maxDepth ||
+      isError(obj)
+    ) {
+      // rare shapes: reuse the tree code rather than duplicate it
+      return plainJson(this.value(obj, depth, seen));
+    }
+    seen.push(obj);
+    try {
+      if (Array.isArray(obj)) return this.listJson(obj, obj.length, depth, seen);
+      if (obj instanceof Set) return this.listJson(Array.from(obj), obj.size, depth, seen);
+      if (obj instanceof Map) return plainJson(this.value(obj, depth, seen.slice(0, -1)));
+      const toJSON = (obj as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') {
+        const j = toJSON.call(obj);
+        if (j !== obj) return this.json(j, depth + 1, seen) ?? 'null';
+      }
+      return this.fieldsJson(obj as Record<string, unknown>, depth, seen);
+    } finally {
+      seen.pop();
+    }
+  }
+
+  private fieldsJson(src: Record<string, unknown>, depth: number, seen: unknown[]): string {
+    let out = '{';
+    let first = true;
+    let i = 0;
+    for (const key in src) {
+      if (!Object.hasOwn(src, key)) continue;
+      if (i++ >= this.maxItems) {
+        out += `${first ? '' : ','}"…":"[truncated keys]"`;
+        break;
+      }
+      const v = this.isSensitiveKey(key) ? this.censorJson : this.json(src[key], depth + 1, seen);
+      if (v === undefined) continue;
+      out += `${first ? '' : ','}${quote(key)}:${v}`;
+      first = false;
+    }
+    return `${out}}`;
+  }
+
+  private listJson(items: unknown[], total: number, depth: number, seen: unknown[]): string {
+    const n = Math.min(items.length, this.maxItems);
+    let out = '[';
+    for (let i = 0; i < n; i++)
+      out += (i === 0 ? '' : ',') + (this.json(items[i], depth + 1, seen) ?? 'null');
+    if (total > n) out += `${n === 0 ? '' : ','}${quote(`…[truncated ${total - n} items]`)}`;
+    return `${out}]`;
+  }
+
   /** Errors become `{ type, message, code?, stack? (debug only), cause?, ...own fields }`. */
   error(err: Error, depth = 0, seen: unknown[] = []): Record<string, unknown> {
     seen.push(err);
@@ -265,5 +368,55 @@ function safeName(err: Error): string {
 
 /** Errors from other realms or duplicate packages fail `instanceof`, so check the tag too. */
 export function isError(v: unknown): v is Error {
-  return v instanceof Error || Object.prototype.toString.call(v) === '[object Error]';
+  if (v instanceof Error) return true;
+  // Only objects that look like errors pay for the tag check.
+  const o = v as { stack?: unknown; message?: unknown } | null;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.message === 'string' &&
+    typeof o.stack === 'string' &&
+    Object.prototype.toString.call(v) === '[object Error]'
+  );
+}
+
+/**
+ * JSON string literal for `s`. Short strings without characters that need escaping (the
+ * common case) are wrapped directly, which is about twice as fast as JSON.stringify.
+ */
+export function quote(s: string): string {
+  if (s.length > 64) return JSON.stringify(s);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c === 34 || c === 92 || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
+/** JSON text of a tree that {@link Sanitizer.value} produced (only null, booleans, finite numbers, strings, arrays, plain objects). */
+export function plainJson(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return quote(v);
+    case 'number':
+      return `${v}`;
+    case 'boolean':
+      return v ? 'true' : 'false';
+  }
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + plainJson(v[i]);
+    return `${out}]`;
+  }
+  let out = '{';
+  let first = true;
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    if (x === undefined) continue;
+    out += `${first ? '' : ','}${quote(k)}:${plainJson(x)}`;
+    first = false;
+  }
+  return `${out}}`;
 }

@@ -1,4 +1,9 @@
-import { type Context, context, isSpanContextValid, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context as contextApi,
+  isSpanContextValid,
+  trace as traceApi,
+} from '@opentelemetry/api';
 import { correlationStorage } from '../correlation';
 
 /** Symbol under which the logger stores the call-time context on each winston info object. */
@@ -17,6 +22,10 @@ export type Stamp = {
   correlationId: string | undefined;
   ctx: Context;
 };
+
+// The API objects are singletons behind getters in the CommonJS build; read them once.
+const context = contextApi;
+const trace = traceApi;
 
 export function captureStamp(): Stamp {
   const ctx = context.active();

@@ -1,3 +1,5 @@
+import { writeSync } from 'node:fs';
+
 import TransportStream = require('winston-transport');
 
 import { countDropped } from './metrics';
@@ -9,6 +11,9 @@ export type Destination = {
   on?: (event: 'error', fn: (err: unknown) => void) => unknown;
 };
 
+/** Brands our own transports: the logger may deliver to them directly (see createLogger). */
+export const OWN_TRANSPORT = Symbol.for('@mem0-stack/logging.ownTransport');
+
 const guarded = new WeakSet<object>();
 
 /**
@@ -17,6 +22,7 @@ const guarded = new WeakSet<object>();
  * writes are counted as `telemetry.dropped{signal="logs"}` and the app carries on.
  */
 export class StdoutTransport extends TransportStream {
+  readonly [OWN_TRANSPORT] = true;
   private readonly dest: Destination;
 
   constructor(dest: Destination, opts: TransportStream.TransportStreamOptions = {}) {
@@ -38,4 +44,38 @@ export class StdoutTransport extends TransportStream {
     }
     callback();
   }
+}
+
+/**
+ * process.stdout, written with one write(2) per line straight to fd 1 (as pino does):
+ * on Linux process.stdout is synchronous for files, pipes and TTYs anyway, so skipping its
+ * Writable machinery changes no ordering and saves about a microsecond per line. If the fd
+ * is non-blocking and the kernel says EAGAIN, the rest of the line and every later line
+ * go through process.stdout (which queues), so order is kept.
+ */
+export function stdoutDestination(): Destination {
+  const out = process.stdout;
+  const fd = (out as { fd?: unknown }).fd;
+  if (process.platform === 'win32' || fd !== 1) return out;
+  let direct = true;
+  return {
+    write(line: string): boolean {
+      if (!direct) return out.write(line);
+      let written = 0;
+      try {
+        written = writeSync(fd, line);
+        const total = Buffer.byteLength(line);
+        if (written === total) return true;
+        // A partial write (pipe buffer nearly full): finish the line from its bytes.
+        const buf = Buffer.from(line, 'utf8');
+        while (written < total) written += writeSync(fd, buf, written);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        direct = false;
+        return out.write(written === 0 ? line : Buffer.from(line, 'utf8').subarray(written));
+      }
+    },
+    on: (event, fn) => out.on(event, fn),
+  };
 }
