@@ -96,7 +96,8 @@ async function main(): Promise<void> {
   const notes = [
     `Sequential successful calls, ${ROUNDS} alternating rounds × ${CALLS} calls per variant, order rotated each round; \`tsx bench/overhead.ts\`.`,
     `**presets.database() / cockatiel wrap = ${ratio.toFixed(3)}×** per call (overhead-only ratio ${overheadRatio.toFixed(3)}×); target ≤ 0.25× — ${verdict} the target.`,
-    'Why cheaper: one shared coarse deadline checker instead of a setTimeout + AbortController per call; the AbortController is created only when the callee reads `ctx.signal` (row "reads ctx.signal"). Retry and breaker are cockatiel-backed (breaker) or equally thin (retry loop).',
+    "Why cheaper: one shared deadline checker for every timeout in the process instead of a setTimeout + AbortController + abort listener per call, and an AbortController only when the callee reads `ctx.signal`. The breaker is cockatiel's; the retry loop is a thin one over cockatiel's backoff generators.",
+    'Row "callee reads ctx.signal": reading the signal costs one AbortController (most of the difference); `ctx.onAbort(fn)` gives the same cancellation hook without one (resilientPool uses it for pg cancel; resilientRedis passes a signal only while the client is reconnecting).',
   ].join('\n\n');
   console.log(table);
   console.log(`\n${notes}`);
