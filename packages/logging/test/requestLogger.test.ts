@@ -7,6 +7,10 @@ import { getCorrelationId, requestLogger, templatePath, wrapHttpHandler } from '
 import { captureLogger } from './helpers';
 import { startTracing } from './otelHarness';
 
+// Child processes and 100-request bursts on a shared 2-core machine need more than jest's 5 s
+// default (the preset's testTimeout is not applied in multi-project runs).
+jest.setTimeout(30_000);
+
 type Reply = { status: number; headers: Record<string, string | string[] | undefined>; body: string };
 
 function call(
