@@ -12,7 +12,10 @@ import type { Policy } from './types';
  */
 export type BulkheadOptions = { name?: string };
 
-/** The policy returned by {@link bulkhead}: cockatiel's bulkhead with our error and telemetry. */
+/**
+ * The policy returned by {@link bulkhead}: cockatiel's bulkhead with our error and telemetry.
+ * @example const b = bulkhead(4, 8); console.log(b.inner.executionSlots);
+ */
 export class BulkheadPolicy extends BasePolicy implements Policy {
   readonly name: string;
   /** The underlying cockatiel bulkhead (`executionSlots`, `queueSlots`). */

@@ -19,12 +19,21 @@ import { type LoggerLike, observeBreaker, recordRejected, recordTransition } fro
 import { withoutStack } from './internal/withoutStack';
 import type { Policy } from './types';
 
-/** Breaker state as reported by {@link CircuitBreakerPolicy.state}. */
+/**
+ * Breaker state as reported by {@link CircuitBreakerPolicy.state}.
+ * @example if (breaker.state === 'open') serveFromCache();
+ */
 export type CircuitState = 'closed' | 'open' | 'half-open' | 'isolated';
 
-/** When to open: after N consecutive dependency failures. */
+/**
+ * When to open: after N consecutive dependency failures.
+ * @example circuitBreaker({ trigger: { kind: 'consecutive', threshold: 5 } })
+ */
 export type ConsecutiveTrigger = { kind: 'consecutive'; threshold: number };
-/** When to open: failure rate over a rolling time window, once the window saw enough calls. */
+/**
+ * When to open: failure rate over a rolling time window, once the window saw enough calls.
+ * @example circuitBreaker({ trigger: { kind: 'sampling', threshold: 0.5, windowMs: 10_000, minThroughput: 20 } })
+ */
 export type SamplingTrigger = {
   kind: 'sampling';
   /** Failure ratio in (0, 1) that opens the breaker. */
@@ -34,7 +43,10 @@ export type SamplingTrigger = {
   /** Calls the window must hold before the rate counts. Default 10. */
   minThroughput?: number;
 };
-/** When to open: failure rate over the last `size` calls. */
+/**
+ * When to open: failure rate over the last `size` calls.
+ * @example circuitBreaker({ trigger: { kind: 'count', threshold: 0.5, size: 100, minThroughput: 20 } })
+ */
 export type CountTrigger = { kind: 'count'; threshold: number; size: number; minThroughput?: number };
 
 /**
@@ -111,6 +123,9 @@ function mapState(s: CockatielState): CircuitState {
  * Open / HalfOpen machine and its consecutive, sampling and count triggers), plus what it
  * lacks: classification-aware failure counting, fail-fast while a probe is in flight, a success
  * threshold, state telemetry.
+ * @example
+ * const b = circuitBreaker({ name: 'search' });
+ * b.onStateChange((s) => console.log('search breaker', s));
  */
 export class CircuitBreakerPolicy extends BasePolicy implements Policy {
   readonly name: string;

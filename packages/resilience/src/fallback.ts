@@ -18,7 +18,10 @@ export type FallbackOptions = {
   when?: (err: unknown, classified: ClassifiedError) => boolean;
 };
 
-/** The policy returned by {@link fallback}. */
+/**
+ * The policy returned by {@link fallback}.
+ * @example const p: FallbackPolicy<string[]> = fallback(() => []);
+ */
 export class FallbackPolicy<R> extends BasePolicy implements Policy {
   readonly name: string;
   private readonly when: (err: unknown) => boolean;

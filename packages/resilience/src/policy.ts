@@ -7,6 +7,7 @@ type Layer = (next: Step<unknown>, scope: Scope) => Promise<unknown>;
 /**
  * Any object with cockatiel's `execute(fn, signal?)` shape (a cockatiel policy, your own) can be
  * a layer of {@link policy}.
+ * @example policy(cockatiel.retry(handleAll, { maxAttempts: 2 }), timeout(500))
  */
 export type ForeignPolicy = {
   readonly name?: string;
@@ -21,7 +22,10 @@ function toLayer(p: Policy | ForeignPolicy): Layer {
     foreign.execute(() => invoke(next, scope), scope.cancellable ? scope.signal : undefined);
 }
 
-/** The policy returned by {@link policy}. */
+/**
+ * The policy returned by {@link policy}.
+ * @example const p = policy(retry(), timeout(1_000)); console.log(p.name); // "retry+timeout"
+ */
 export class CompositePolicy extends BasePolicy implements Policy {
   readonly name: string;
   private readonly layers: Layer[];

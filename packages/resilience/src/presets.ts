@@ -21,7 +21,10 @@ export type PresetOptions = {
   bulkhead?: { limit: number; queue?: number };
 };
 
-/** A preset: the composed policy plus its parts, for inspection (`breaker.state`…). */
+/**
+ * A preset: the composed policy plus its parts, for inspection (`breaker.state`…).
+ * @example const redis = presets.redis(); redis.breaker?.onStateChange((s) => console.log(s));
+ */
 export class PresetPolicy extends CompositePolicy {
   constructor(
     parts: readonly Policy[],
@@ -53,6 +56,9 @@ function build(defaultName: string, d: Defaults, o: PresetOptions = {}): PresetP
 /**
  * Ready-made compositions (retry → circuit breaker → per-attempt timeout) tuned per dependency.
  * Create one per dependency and share it: the breaker and the retry budget are per instance.
+ * @example
+ * export const db = presets.database({ name: 'orders-db' });
+ * await db.execute(() => pool.query('SELECT 1'), { idempotent: true });
  */
 export const presets = {
   /**

@@ -3,7 +3,10 @@ import { type LoggerLike, logWarn } from './internal/telemetry';
 import { presets } from './presets';
 import type { ExecuteContext, ExecuteOptions, Policy } from './types';
 
-/** The parts of a pg PoolClient the wrapper uses. */
+/**
+ * The parts of a pg PoolClient the wrapper uses.
+ * @example const c: PoolClientLike = await pool.connect();
+ */
 export type PoolClientLike = {
   query(...args: unknown[]): Promise<unknown>;
   release(err?: Error | boolean): void;
@@ -12,7 +15,10 @@ export type PoolClientLike = {
   processID?: number | null;
 };
 
-/** The parts of a pg Pool the wrapper uses (a `pg.Pool` fits). */
+/**
+ * The parts of a pg Pool the wrapper uses (a `pg.Pool` fits).
+ * @example const p: PoolLike = new pg.Pool();
+ */
 export type PoolLike = {
   query(...args: never[]): unknown;
   connect(): Promise<PoolClientLike>;
@@ -49,7 +55,10 @@ const READ_ONLY = /^\s*(?:select|show|explain|values|table)\b/i;
 const WITH = /^\s*with\b/i;
 const WRITES = /\b(?:insert|update|delete|merge|truncate|call|nextval|setval)\b/i;
 
-/** Default idempotency guess from the statement text. */
+/**
+ * Default idempotency guess from the statement text: read-only statements only.
+ * @example isReadOnlyStatement('SELECT 1') // true; isReadOnlyStatement('INSERT …') // false
+ */
 export function isReadOnlyStatement(text: string): boolean {
   if (READ_ONLY.test(text)) return !/\b(?:nextval|setval)\s*\(/i.test(text);
   return WITH.test(text) && !WRITES.test(text);

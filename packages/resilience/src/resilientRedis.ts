@@ -2,7 +2,10 @@ import { type LoggerLike, logWarn } from './internal/telemetry';
 import { presets } from './presets';
 import type { ExecuteOptions, Policy } from './types';
 
-/** The parts of a node-redis client the wrapper uses (a node-redis v5/v6 client fits). */
+/**
+ * The parts of a node-redis client the wrapper uses (a node-redis v5/v6 client fits).
+ * @example const c: RedisClientLike = createClient();
+ */
 export type RedisClientLike = {
   readonly isReady: boolean;
   withAbortSignal(signal: AbortSignal): unknown;
@@ -62,7 +65,10 @@ function hasConditionalOption(args: readonly unknown[]): boolean {
   return false;
 }
 
-/** Default idempotency rule for a command name (any case, `hGet` or `HGET`). */
+/**
+ * Default idempotency rule for a command name (any case, `hGet` or `HGET`) and its arguments.
+ * @example isIdempotentRedisCommand('set', ['k', 'v', { NX: true }]) // false: a repeat would answer differently
+ */
 export function isIdempotentRedisCommand(command: string, args: readonly unknown[] = []): boolean {
   const name = command.replace(/[._\s]/g, '').toUpperCase();
   if (!IDEMPOTENT_COMMANDS.has(name)) return false;

@@ -17,10 +17,16 @@ import { recordExhausted, recordRecovered, recordRejected, recordRetry } from '.
 import { createRetryBudget, type RetryBudget } from './retryBudget';
 import type { Policy } from './types';
 
-/** How backoff delays are randomised. */
+/**
+ * How backoff delays are randomised (cockatiel's generators).
+ * @example retry({ jitter: 'full' })
+ */
 export type Jitter = 'full' | 'decorrelated' | 'none';
 
-/** What a custom `shouldRetry` predicate is told. */
+/**
+ * What a custom `shouldRetry` predicate is told.
+ * @example retry({ shouldRetry: (err, { classified, attempt }) => classified.retryable && attempt < 2 })
+ */
 export type RetryDecisionInfo = {
   /** `classify(err)` from @mem0-stack/errors. */
   classified: ClassifiedError;
@@ -28,7 +34,10 @@ export type RetryDecisionInfo = {
   attempt: number;
 };
 
-/** What `onRetry` is told, before the backoff delay starts. */
+/**
+ * What `onRetry` is told, before the backoff delay starts.
+ * @example retry({ onRetry: ({ attempt, delayMs }) => console.log(`retry ${attempt} in ${delayMs} ms`) })
+ */
 export type RetryEvent = {
   /** The attempt about to run (2 = first retry). */
   attempt: number;
@@ -136,7 +145,10 @@ function codeOf(err: unknown, c: ClassifiedError): string {
   return c.code || String((err as { code?: unknown } | null)?.code ?? 'UNKNOWN');
 }
 
-/** The policy returned by {@link retry}. */
+/**
+ * The policy returned by {@link retry}.
+ * @example const r: RetryPolicy = retry(); console.log(r.maxAttempts); // 3
+ */
 export class RetryPolicy extends BasePolicy implements Policy {
   readonly name: string;
   readonly maxAttempts: number;

@@ -17,6 +17,7 @@ export type RetryBudgetOptions = {
  * A shared allowance of retries. Share one between every retry policy that talks to the same
  * dependency, so a down dependency sees at most `(1 + ratio)` × normal traffic instead of
  * `maxAttempts` ×.
+ * @example const budget: RetryBudget = createRetryBudget(); budget.snapshot(); // { calls, retries, allowed }
  */
 export interface RetryBudget {
   /** Records one call (first attempt). */

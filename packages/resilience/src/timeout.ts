@@ -53,7 +53,10 @@ class AttemptScope extends ChildScope implements DeadlineEntry {
   }
 }
 
-/** The policy returned by {@link timeout}. */
+/**
+ * The policy returned by {@link timeout}.
+ * @example const t: TimeoutPolicy = timeout(250); console.log(t.ms);
+ */
 export class TimeoutPolicy extends BasePolicy implements Policy {
   readonly name: string;
   private readonly list: DeadlineList;

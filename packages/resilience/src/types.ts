@@ -32,7 +32,10 @@ export type ExecuteOptions = {
   idempotent?: boolean;
 };
 
-/** A function run by a policy. */
+/**
+ * A function run by a policy.
+ * @example const fn: PolicyFn<string> = async ({ signal }) => (await fetch(url, { signal })).text();
+ */
 export type PolicyFn<T> = (ctx: ExecuteContext) => PromiseLike<T> | T;
 
 /**

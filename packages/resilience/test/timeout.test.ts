@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { UnavailableError } from '@mem0-stack/errors';
 import { isPolicyTimeoutError, PolicyTimeoutError, policy, retry, timeout } from '@mem0-stack/resilience';
 import { pendingDeadlines } from '../src/internal/deadlines';
@@ -129,5 +130,35 @@ describe('timeout', () => {
   it('leaves unrelated errors untouched', async () => {
     const err = new UnavailableError('down');
     await expect(timeout(100).execute(() => Promise.reject(err))).rejects.toBe(err);
+  });
+});
+
+describe('timeout in a real process', () => {
+  it("does not keep a finished process alive (the shared timer is unref'd when idle)", async () => {
+    const { runNode } = await import('@mem0-stack/testkit');
+    const dist = require.resolve('../dist/index.js');
+    const script = `
+      const { presets, timeout } = require(${JSON.stringify(dist)});
+      (async () => {
+        const t = timeout(60000);
+        for (let i = 0; i < 1000; i++) await t.execute(async () => i);
+        await presets.database().execute(async () => 1);
+        console.log('done');
+      })();`;
+    const t0 = Date.now();
+    const r = await runNode(['-e', script], { timeoutMs: 20_000 });
+    expect(r.stdout).toContain('done');
+    expect(r.code).toBe(0);
+    // A 60 s timeout must not hold the exit; a few seconds covers node start-up on a busy machine.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+
+  it("leaves no abort listener on the caller's signal after the calls (no leak across calls)", async () => {
+    const ac = new AbortController();
+    const p = policy(retry({ budget: false }), timeout(1_000));
+    for (let i = 0; i < 500; i++) {
+      await p.execute(async ({ signal }) => (signal.aborted ? 0 : i), { signal: ac.signal });
+    }
+    expect(EventEmitter.getEventListeners(ac.signal, 'abort')).toHaveLength(0);
   });
 });
