@@ -129,6 +129,24 @@ describe('OTel log bridge (in-memory LoggerProvider)', () => {
     expect(h.exporter.getFinishedLogRecords().map((r) => r.body)).toEqual(['otlp only']);
   });
 
+  it('MEM0_LOG_STDOUT=false / MEM0_LOG_OTLP=false switch each output off from the environment', () => {
+    const saved = { ...process.env };
+    try {
+      process.env.MEM0_LOG_STDOUT = 'false';
+      const quiet = captureLogger({ stdout: undefined, otlp: true });
+      quiet.logger.info('env: otlp only');
+      expect(quiet.lines).toHaveLength(0);
+      process.env.MEM0_LOG_STDOUT = 'true';
+      process.env.MEM0_LOG_OTLP = 'off';
+      const local = captureLogger({ otlp: undefined });
+      local.logger.info('env: stdout only');
+      expect(local.lines).toHaveLength(1);
+      expect(h.exporter.getFinishedLogRecords().map((r) => r.body)).toEqual(['env: otlp only']);
+    } finally {
+      process.env = saved;
+    }
+  });
+
   it('does not bridge records below the level', () => {
     const { logger } = captureLogger({ otlp: true, level: 'info' });
     logger.debug('hidden');
