@@ -6,16 +6,63 @@ import { type Classification, registeredClassifiers } from './registerClassifier
 import type { ClassifiedError, FieldIssue } from './types';
 import { userMessageFor } from './userMessages';
 
-// Results carry a hidden brand so classify(classify(x)) is free and returns the same object,
-// and the rule's explicit user message survives for later re-translation (problemDetails).
+// Results are instances of one internal class: the brand lives on its prototype (so
+// classify(classify(x)) is free and works across package copies through Symbol.for), and the
+// rule's explicit user message and the config version ride in private fields. No per-result
+// defineProperty: these objects are made on every failure.
 const CLASSIFIED = Symbol.for('@mem0-stack/errors.ClassifiedError');
-const EXPLICIT_MESSAGE = Symbol('explicitUserMessage');
+
+class Classified implements ClassifiedError {
+  code: string;
+  category: ClassifiedError['category'];
+  severity: ClassifiedError['severity'];
+  retryable: boolean;
+  status: number;
+  userMessage: string;
+  cause: unknown;
+  declare retryAfterMs?: number;
+  declare maybeSent?: boolean;
+  declare unclassified?: boolean;
+  declare details?: FieldIssue[];
+  declare source?: string;
+  declare rule?: string;
+  readonly #explicit: string | undefined;
+  readonly #version: number;
+
+  constructor(base: Omit<ClassifiedError, 'userMessage'>, explicit: string | undefined) {
+    this.code = base.code;
+    this.category = base.category;
+    this.severity = base.severity;
+    this.retryable = base.retryable;
+    this.status = base.status;
+    this.userMessage = '';
+    this.cause = base.cause;
+    if (base.retryAfterMs !== undefined) this.retryAfterMs = base.retryAfterMs;
+    if (base.maybeSent !== undefined) this.maybeSent = base.maybeSent;
+    if (base.unclassified) this.unclassified = true;
+    if (base.details !== undefined) this.details = base.details;
+    if (base.source !== undefined) this.source = base.source;
+    if (base.rule !== undefined) this.rule = base.rule;
+    this.#explicit = explicit;
+    this.#version = configVersion();
+    this.userMessage = userMessageFor(this, undefined, explicit);
+  }
+
+  static explicit(c: unknown): string | undefined {
+    return c instanceof Classified ? c.#explicit : undefined;
+  }
+
+  static version(c: Classified): number {
+    return c.#version;
+  }
+}
+Object.defineProperty(Classified.prototype, CLASSIFIED, { value: true });
 
 const MAX_AGGREGATE = 20;
 const MAX_NESTING = 3;
 const MAX_RETRY_AFTER = 24 * 60 * 60 * 1000;
 
-const cache = new WeakMap<object, { version: number; result: ClassifiedError }>();
+const cache = new WeakMap<object, Classified>();
 
 function sanitizeCode(code: unknown): string | undefined {
   if (typeof code !== 'string') return undefined;
@@ -39,14 +86,8 @@ function sanitizeDetails(details: unknown): FieldIssue[] | undefined {
   return out.length > 0 ? out : undefined;
 }
 
-function brand(c: ClassifiedError, explicit: string | undefined): ClassifiedError {
-  Object.defineProperty(c, CLASSIFIED, { value: true });
-  if (explicit !== undefined) Object.defineProperty(c, EXPLICIT_MESSAGE, { value: explicit });
-  return c;
-}
-
 /** Turns a rule's partial answer into a full, validated ClassifiedError. */
-function build(r: Classification, cause: unknown, rule: string): ClassifiedError {
+function build(r: Classification, cause: unknown, rule: string): Classified {
   const category = isCategory(r.category) ? r.category : 'internal';
   const d = CATEGORY_DEFAULTS[category];
   const retryable = typeof r.retryable === 'boolean' ? r.retryable : d.retryable;
@@ -57,41 +98,39 @@ function build(r: Classification, cause: unknown, rule: string): ClassifiedError
       ? Math.min(Math.round(r.retryAfterMs), MAX_RETRY_AFTER)
       : undefined;
   const explicit = typeof r.userMessage === 'string' && r.userMessage.length > 0 ? r.userMessage : undefined;
-  const c: ClassifiedError = {
+  const base: Omit<ClassifiedError, 'userMessage'> = {
     code,
     category,
     severity: isSeverity(r.severity) ? r.severity : d.severity,
     retryable,
     status,
-    userMessage: '',
     cause,
+    rule,
   };
-  if (retryAfterMs !== undefined) c.retryAfterMs = retryAfterMs;
-  if (typeof r.maybeSent === 'boolean') c.maybeSent = r.maybeSent;
+  if (retryAfterMs !== undefined) base.retryAfterMs = retryAfterMs;
+  if (typeof r.maybeSent === 'boolean') base.maybeSent = r.maybeSent;
   const details = sanitizeDetails(r.details);
-  if (details) c.details = details;
-  if (typeof r.source === 'string') c.source = r.source;
-  c.rule = rule;
-  c.userMessage = userMessageFor(c, undefined, explicit);
-  return brand(c, explicit);
+  if (details) base.details = details;
+  if (typeof r.source === 'string') base.source = r.source;
+  return new Classified(base, explicit);
 }
 
-function unclassified(cause: unknown): ClassifiedError {
-  const c: ClassifiedError = {
-    code: 'UNCLASSIFIED',
-    category: 'internal',
-    severity: 'high',
-    retryable: false,
-    status: 500,
-    userMessage: '',
-    cause,
-    unclassified: true,
-  };
-  c.userMessage = userMessageFor(c);
-  return brand(c, undefined);
+function unclassified(cause: unknown): Classified {
+  return new Classified(
+    {
+      code: 'UNCLASSIFIED',
+      category: 'internal',
+      severity: 'high',
+      retryable: false,
+      status: 500,
+      cause,
+      unclassified: true,
+    },
+    undefined,
+  );
 }
 
-function runRules(node: unknown, fallback: boolean, cause: unknown): ClassifiedError | undefined {
+function runRules(node: unknown, fallback: boolean, cause: unknown): Classified | undefined {
   for (const rule of registeredClassifiers()) {
     if (rule.fallback !== fallback) continue;
     let r: Classification | undefined | null | false;
@@ -113,17 +152,22 @@ function isAggregate(v: unknown): boolean {
  * An AggregateError (Promise.any, happy-eyeballs connect) is as bad as its worst member: the
  * first non-retryable member wins, and the whole is retryable only if every member is.
  */
-function aggregate(node: unknown, cause: unknown, nesting: number): ClassifiedError | undefined {
+function aggregate(node: unknown, cause: unknown, nesting: number): Classified | undefined {
   const members = (get(node, 'errors') as unknown[]).slice(0, MAX_AGGREGATE);
   const results = members.map((m) => classifyValue(m, nesting + 1)).filter((r) => !r.unclassified);
   if (results.length === 0) return undefined;
   const primary = results.find((r) => !r.retryable) ?? results[0]!;
-  const merged: ClassifiedError = { ...primary, cause, retryable: results.every((r) => r.retryable) };
+  const { userMessage: _ignored, ...rest } = primary;
+  const merged: Omit<ClassifiedError, 'userMessage'> = {
+    ...rest,
+    cause,
+    retryable: results.every((r) => r.retryable),
+  };
   if (results.some((r) => r.maybeSent)) merged.maybeSent = true;
-  return brand(merged, (primary as unknown as Record<symbol, string | undefined>)[EXPLICIT_MESSAGE]);
+  return new Classified(merged, Classified.explicit(primary));
 }
 
-function classifyValue(err: unknown, nesting: number): ClassifiedError {
+function classifyValue(err: unknown, nesting: number): Classified {
   if (nesting > MAX_NESTING) return unclassified(err);
   const chain = causeChain(err);
   for (const node of chain) {
@@ -148,8 +192,7 @@ export function isClassifiedError(v: unknown): v is ClassifiedError {
 
 /** The message the rule itself supplied (AppError.userMessage), if any. Internal. */
 export function explicitUserMessage(c: ClassifiedError): string | undefined {
-  const v = get(c, EXPLICIT_MESSAGE);
-  return typeof v === 'string' ? v : undefined;
+  return Classified.explicit(c);
 }
 
 /**
@@ -166,12 +209,13 @@ export function classify(err: unknown): ClassifiedError {
     if (isClassifiedError(err)) return err;
     installBuiltins();
     const version = configVersion();
-    if (isObjectLike(err)) {
+    const isObj = isObjectLike(err);
+    if (isObj) {
       const hit = cache.get(err);
-      if (hit && hit.version === version) return hit.result;
+      if (hit !== undefined && Classified.version(hit) === version) return hit;
     }
     const result = classifyValue(err, 0);
-    if (isObjectLike(err)) cache.set(err, { version, result });
+    if (isObj) cache.set(err, result);
     return result;
   } catch {
     return unclassified(err);
