@@ -107,8 +107,8 @@ export function createErrorStats(options: ErrorStatsOptions = {}): ErrorStats {
     { category: string; severity: string; count: number; first: number; last: number }
   >();
   const byService = new Map<string, { records: number; errors: number }>();
-  const messages = new TopCounter<{ code: string }>(options.capacity ?? 2000);
-  const unclassifiedMessages = new TopCounter<{ code: string }>(options.capacity ?? 2000);
+  const messages = new TopCounter<{ code: string; message: string }>(options.capacity ?? 2000);
+  const unclassifiedMessages = new TopCounter<{ code: string; message: string }>(options.capacity ?? 2000);
   const trend = new Trend(options.interval);
   const breakers = new Map<string, { opens: number; last: number }>();
   let records = 0;
@@ -179,18 +179,21 @@ export function createErrorStats(options: ErrorStatsOptions = {}): ErrorStats {
         byCode.set(e.code, { category: e.category, severity: e.severity, count: 1, first: ts, last: ts });
       }
       if (!e.structured) unstructured++;
-      const key = normalizeMessage(e.message ?? ev.message);
-      messages.add(key, ts, () => ({ code: e.code }));
+      // Keyed by code and message: the same text under two codes is two problems.
+      const text = normalizeMessage(e.message ?? ev.message);
+      const key = `${e.code}\u0000${text}`;
+      const make = () => ({ code: e.code, message: text });
+      messages.add(key, ts, make);
       if (e.unclassified) {
         unclassified++;
-        unclassifiedMessages.add(key, ts, () => ({ code: e.code }));
+        unclassifiedMessages.add(key, ts, make);
       }
     },
 
     result() {
-      const msgRows = (c: TopCounter<{ code: string }>): MessageRow[] =>
+      const msgRows = (c: TopCounter<{ code: string; message: string }>): MessageRow[] =>
         c.top(top).map((m) => ({
-          message: m.key,
+          message: m.data.message,
           count: m.count,
           countError: m.error,
           code: m.data.code,
