@@ -66,6 +66,11 @@ export type CircuitBreakerOptions = {
    */
   successThreshold?: number;
   /**
+   * Probes allowed in flight at once after the first one succeeded (while `successThreshold` is
+   * not yet reached). Default 1. The very first probe is always alone.
+   */
+  probeConcurrency?: number;
+  /**
    * Which failures count. Default: dependency failures per `classify()` (unavailable, timeout,
    * rate_limited, transient database/cache errors) — a 404, a validation error, a unique
    * violation or a syntax error never opens the breaker.
@@ -132,6 +137,7 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
   /** The underlying cockatiel breaker (events, toJSON). */
   readonly inner: CockatielCircuitBreakerPolicy;
   private readonly successThreshold: number;
+  private readonly probeConcurrency: number;
   private readonly isFailure: (err: unknown) => boolean;
   private readonly listeners: Array<(state: CircuitState, previous: CircuitState) => void> = [];
   private readonly logger: LoggerLike | undefined;
@@ -146,6 +152,7 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
     super();
     this.name = options.name ?? 'circuit';
     this.successThreshold = Math.max(1, Math.floor(options.successThreshold ?? 1));
+    this.probeConcurrency = Math.max(1, Math.floor(options.probeConcurrency ?? 1));
     this.logger = options.logger;
     const custom = options.isFailure;
     this.isFailure = custom
@@ -284,9 +291,9 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
       });
   }
 
-  /** A follow-up probe while recovering (success threshold > 1): one at a time. */
+  /** A follow-up probe while recovering (success threshold > 1): `probeConcurrency` at a time. */
   private async probe<T>(next: Step<T>, scope: Scope): Promise<T> {
-    if (this.probesInFlight > 0) return this.reject('half-open');
+    if (this.probesInFlight >= this.probeConcurrency) return this.reject('half-open');
     this.probesInFlight++;
     try {
       const v = await this.inner.execute(() => next(scope));

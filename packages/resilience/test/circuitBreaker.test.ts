@@ -137,6 +137,30 @@ describe('circuitBreaker', () => {
     expect(states).toEqual(['open', 'half-open', 'closed']);
   });
 
+  it('probe quota: while recovering, up to probeConcurrency probes run at once', async () => {
+    const b = circuitBreaker({
+      trigger: { kind: 'consecutive', threshold: 1 },
+      halfOpenAfter: 100,
+      successThreshold: 4,
+      probeConcurrency: 2,
+    });
+    await b.execute(down).catch(() => {});
+    await jest.advanceTimersByTimeAsync(100);
+    await b.execute(ok); // the first probe, alone
+    const gates = [deferred<string>(), deferred<string>()];
+    const calls = jest.fn((i: number) => gates[i]!.promise);
+    const p1 = b.execute(() => calls(0));
+    const p2 = b.execute(() => calls(1));
+    await expect(b.execute(ok)).rejects.toBeInstanceOf(BrokenCircuitError);
+    expect(calls).toHaveBeenCalledTimes(2);
+    gates[0]!.resolve('a');
+    gates[1]!.resolve('b');
+    await Promise.all([p1, p2]);
+    expect(b.state).toBe('half-open');
+    await b.execute(ok);
+    expect(b.state).toBe('closed');
+  });
+
   it('success threshold: a failure while recovering re-opens at once', async () => {
     const b = circuitBreaker({
       trigger: { kind: 'consecutive', threshold: 5 },
