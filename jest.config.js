@@ -10,4 +10,6 @@ dirs.push('test');
 module.exports = {
   projects: dirs.filter((d) => existsSync(join(__dirname, d, 'jest.config.js'))).map((d) => `<rootDir>/${d}`),
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
+  // Global option: the per-project value in jest.preset.js is ignored when jest runs from the root.
+  testTimeout: 30000,
 };
