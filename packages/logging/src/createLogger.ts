@@ -4,7 +4,7 @@ import type TransportStream = require('winston-transport');
 
 import { readEnv } from './internal/env';
 import { countDropped, countRecord, ensureObservables } from './internal/metrics';
-import { isForeignOtelTransport, OtelBridgeTransport } from './internal/otelBridge';
+import { isForeignOtelTransport, OtelBridgeTransport, otelLogsActive } from './internal/otelBridge';
 import { RecordFormat } from './internal/recordFormat';
 import { resolveService, type ServiceInfo } from './internal/resolveService';
 import { type RedactOptions, Sanitizer } from './internal/sanitize';
@@ -87,7 +87,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const format = new RecordFormat({
     service: resolveService(options.service),
     sanitizer,
-    attributes: otlpOn,
+    attributes: otlpOn ? otelLogsActive : () => false,
     debugEnabled: () => !!logger && (NPM_LEVELS[logger.level] ?? 0) >= NPM_LEVELS.debug,
     pretty,
     colors:
@@ -168,14 +168,16 @@ function install(logger: Logger, format: RecordFormat): void {
       const lvl = (info[LEVEL] ?? info.level) as string;
       const v = levels[lvl];
       // Drop disabled levels before any formatting work (plain winston formats, then drops).
-      if (v === undefined || (v > (levels[this.level] ?? -1) && !this.isLevelEnabled(lvl))) return true;
+      // (an unknown level falls through to winston, which reports it)
+      if (v !== undefined && v > (levels[this.level] ?? -1) && !this.isLevelEnabled(lvl)) return true;
+      if (this.silent) return true;
       // Stamp trace/correlation context now: winston may run the format and transports
       // later, when another request's context is active.
       info[STAMP] = captureStamp();
+      if (v === undefined) return Object.getPrototypeOf(logger).write.call(this, info) as boolean;
       countRecord(lvl);
       const targets = this.format === (format as unknown) ? directTargets(this) : undefined;
       if (targets) {
-        if (this.silent) return true;
         format.transform(info);
         for (const t of targets as OwnTransport[]) {
           const tl = t.level;

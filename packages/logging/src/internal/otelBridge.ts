@@ -70,6 +70,15 @@ export class OtelBridgeTransport extends OpenTelemetryTransportV3 {
   }
 }
 
+/**
+ * False while no LoggerProvider is registered globally (SDK disabled, no preload): the API
+ * then hands out its proxy, whose records go nowhere, so the format can skip building them.
+ * Checked by constructor name so another copy of @opentelemetry/api-logs is recognised too.
+ */
+export function otelLogsActive(): boolean {
+  return logs.getLoggerProvider().constructor?.name !== 'ProxyLoggerProvider';
+}
+
 /** True for any OpenTelemetryTransportV3 that is not ours (e.g. added by instrumentation-winston), across package copies. */
 export function isForeignOtelTransport(t: unknown): boolean {
   if (!t || typeof t !== 'object' || (t as Record<symbol, unknown>)[BRIDGE_BRAND]) return false;

@@ -35,8 +35,8 @@ type KeyInfo = { frag: string; sensitive: boolean; reserved: boolean };
 export type RecordFormatOptions = {
   service: ServiceInfo;
   sanitizer: Sanitizer;
-  /** Also produce sanitised OTel attributes (only when the bridge is on). */
-  attributes: boolean;
+  /** Also produce the OTel record (only when the bridge is on and an SDK is registered). */
+  attributes: () => boolean;
   /** Whether debug is currently enabled (Error stacks are only written then). */
   debugEnabled: () => boolean;
   pretty: boolean;
@@ -122,7 +122,7 @@ export class RecordFormat {
     const stamp = (info[STAMP] as Stamp | undefined) ?? captureStamp();
     const level = String(info[LEVEL] ?? info.level ?? 'info');
     s.includeStack = this.o.debugEnabled();
-    const attrs: Record<string | symbol, unknown> | undefined = this.o.attributes ? {} : undefined;
+    const attrs: Record<string | symbol, unknown> | undefined = this.o.attributes() ? {} : undefined;
 
     let error: Error | undefined;
     let rawMessage: unknown = info.message;
