@@ -3,7 +3,7 @@ import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-st
 import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ServiceConfig } from './config';
-import type { Memory, MemoryRepository } from './memoryRepository';
+import type { Memory, MemoryRepository, SearchPlan } from './memoryRepository';
 import { selectFields, sendJson } from './sendJson';
 import { createValidators } from './validation';
 
@@ -22,8 +22,21 @@ export type AppDeps = {
   stats(): Record<string, unknown>;
 };
 
-const userTag = (u: string) => `user:${u}`;
-const memTag = (id: string) => `mem:${id}`;
+/**
+ * Cache tags. Every write invalidates only what it can change:
+ * - POST: the user's lists, the user's searches for the new content's lexemes, and the user's
+ *   searches that any content can change (negations); big contents: all the user's searches.
+ * - PATCH / DELETE: the memory itself and all the user's lists and searches.
+ */
+const tags = {
+  memory: (id: string) => `m:${id}`,
+  lists: (u: string) => `u:${u}:list`,
+  searches: (u: string) => `u:${u}:q`,
+  anySearch: (u: string) => `u:${u}:q:*`,
+  lexeme: (u: string, lexeme: string) => `u:${u}:q:=${lexeme}`,
+};
+// Past this many lexemes one "all searches" tag is cheaper than a tag per lexeme.
+const MAX_LEXEME_TAGS = 32;
 
 const memoryNotFound = (id: string) =>
   new NotFoundError(`memory ${id} not found`, {
@@ -58,6 +71,28 @@ export function createApp(deps: AppDeps): express.Express {
         errorLevel: 'warn',
       },
     ).catch(() => {});
+  };
+
+  // A search's lexemes depend only on its text: ask PostgreSQL once per distinct query.
+  const plans = new Map<string, Promise<SearchPlan>>();
+  const searchPlan = (q: string): Promise<SearchPlan> => {
+    let p = plans.get(q);
+    if (!p) {
+      if (plans.size >= 10_000) plans.delete(plans.keys().next().value as string);
+      p = repo.searchPlan(q);
+      plans.set(q, p);
+      p.catch(() => plans.delete(q));
+    }
+    return p;
+  };
+
+  const searchTags = async (u: string, q: string): Promise<string[]> => {
+    if (!cache) return [];
+    const plan = await searchPlan(q);
+    return [
+      tags.searches(u),
+      ...(plan.any ? [tags.anySearch(u)] : plan.lexemes.map((l) => tags.lexeme(u, l))),
+    ];
   };
 
   const app = express();
@@ -102,8 +137,13 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.post('/v1/memories', requireJson, body, async (req, res) => {
     const input = v.createBody(req.body);
-    const memory = await repo.create(input.user_id, input.content, input.metadata ?? {});
-    await invalidate([userTag(memory.user_id)]);
+    const { memory, lexemes } = await repo.create(input.user_id, input.content, input.metadata ?? {});
+    const u = memory.user_id;
+    await invalidate([
+      tags.lists(u),
+      tags.anySearch(u),
+      ...(lexemes.length > MAX_LEXEME_TAGS ? [tags.searches(u)] : lexemes.map((l) => tags.lexeme(u, l))),
+    ]);
     logger.event('memory.created', {
       'memory.id': memory.id,
       'user.id': memory.user_id,
@@ -115,7 +155,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/memories', async (req, res) => {
     const q = v.listQuery(req.query);
-    const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [userTag(q.userId)], () =>
+    const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [tags.lists(q.userId)], () =>
       repo.list(q.userId, q.limit, q.after),
     );
     const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
@@ -124,7 +164,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.get('/v1/memories/search', async (req, res) => {
     const q = v.searchQuery(req.query);
-    const items = await cached(`search:${q.userId}:${q.limit}:${q.q}`, [userTag(q.userId)], () =>
+    const items = await cached(`search:${q.userId}:${q.limit}:${q.q}`, await searchTags(q.userId, q.q), () =>
       repo.search(q.userId, q.q, q.limit),
     );
     const out = { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items };
@@ -135,7 +175,7 @@ export function createApp(deps: AppDeps): express.Express {
     const id = v.id(req.params.id as string);
     const { fields } = v.itemQuery(req.query);
     // undefined = "not found", which the cache keeps briefly (negative caching).
-    const memory = await cached<Memory | undefined>(`mem:${id}`, [memTag(id)], () => repo.get(id));
+    const memory = await cached<Memory | undefined>(`mem:${id}`, [tags.memory(id)], () => repo.get(id));
     if (!memory) throw memoryNotFound(id);
     await sendJson(req, res, 200, selectFields(memory, fields), { ...send, etag: true });
   });
@@ -145,7 +185,7 @@ export function createApp(deps: AppDeps): express.Express {
     const patch = v.patchBody(req.body);
     const memory = await repo.update(id, patch);
     if (!memory) throw memoryNotFound(id);
-    await invalidate([userTag(memory.user_id), memTag(id)]);
+    await invalidate([tags.memory(id), tags.lists(memory.user_id), tags.searches(memory.user_id)]);
     logger.event('memory.updated', {
       'memory.id': id,
       'user.id': memory.user_id,
@@ -158,7 +198,7 @@ export function createApp(deps: AppDeps): express.Express {
     const id = v.id(req.params.id as string);
     const userId = await repo.delete(id);
     if (userId === undefined) throw memoryNotFound(id);
-    await invalidate([userTag(userId), memTag(id)]);
+    await invalidate([tags.memory(id), tags.lists(userId), tags.searches(userId)]);
     logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
     res.status(204).end();
   });

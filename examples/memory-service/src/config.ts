@@ -51,7 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
     cacheEnabled: env.MEM0_CACHE !== 'off',
     cachePrefix: env.MEM0_CACHE_PREFIX || 'memory-service:',
-    cacheTtlSeconds: int(env, 'MEM0_CACHE_TTL_SECONDS', 60, 1),
+    cacheTtlSeconds: int(env, 'MEM0_CACHE_TTL_SECONDS', 300, 1),
     cacheL1: env.MEM0_CACHE_L1 !== 'off',
     maxContentChars: int(env, 'MEM0_MAX_CONTENT_CHARS', 8192, 1),
     maxPageSize: int(env, 'MEM0_MAX_PAGE_SIZE', 100, 1),

@@ -126,6 +126,14 @@ function pick<T>(list: readonly T[], random: () => number): T {
 }
 
 /**
+ * One memory's text from the vocabulary ("alice booked flights to berlin last week; note 7").
+ * @example memoryContent(createRandom(1), 7)
+ */
+export function memoryContent(random: () => number, n: number): string {
+  return `${pick(SUBJECTS, random)} ${pick(VERBS, random)} ${pick(OBJECTS, random)} ${pick(WHEN, random)}; note ${n}`;
+}
+
+/**
  * Generates `count` memories over `users` users; every user gets at least one, the rest
  * follow the Zipf distribution, like real per-user activity.
  * @example for (const m of generateMemories({ count: 10_000, users: 500 })) insert(m);
@@ -139,7 +147,7 @@ export function* generateMemories(opts: {
   const pickUser = zipf(opts.users, 1.0, random);
   for (let i = 0; i < opts.count; i++) {
     const u = i < opts.users ? i : pickUser();
-    const content = `${pick(SUBJECTS, random)} ${pick(VERBS, random)} ${pick(OBJECTS, random)} ${pick(WHEN, random)}; note ${i}`;
+    const content = memoryContent(random, i);
     yield { user_id: userId(u), content, metadata: { source: 'seed', n: i, topic: pick(OBJECTS, random) } };
   }
 }

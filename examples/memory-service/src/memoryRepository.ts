@@ -30,7 +30,8 @@ const COLUMNS = `id, user_id, content, metadata,
 
 /** Every statement the service runs, by prepared-statement name (the EXPLAIN test walks them). */
 export const statements = {
-  insert: `INSERT INTO memories (user_id, content, metadata) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+  insert: `INSERT INTO memories (user_id, content, metadata) VALUES ($1, $2, $3)
+    RETURNING ${COLUMNS}, tsvector_to_array(content_tsv) AS lexemes`,
   get: `SELECT ${COLUMNS} FROM memories WHERE id = $1`,
   listFirst: `SELECT ${COLUMNS} FROM memories WHERE user_id = $1 ORDER BY memories.created_at DESC, memories.id DESC LIMIT $2`,
   listAfter: `SELECT ${COLUMNS} FROM memories WHERE user_id = $1 AND (memories.created_at, memories.id) < ($2::timestamptz, $3::uuid)
@@ -41,7 +42,42 @@ export const statements = {
   update: `UPDATE memories SET content = COALESCE($2, content), metadata = COALESCE($3, metadata), updated_at = clock_timestamp()
     WHERE id = $1 RETURNING ${COLUMNS}`,
   delete: 'DELETE FROM memories WHERE id = $1 RETURNING user_id',
+  // What a search query means to the index: its lexemes and operators (no table access).
+  searchPlan: `SELECT websearch_to_tsquery('english', $1)::text AS tsquery`,
 } as const;
+
+/**
+ * Which new content can change a search's result: the positive lexemes of its tsquery. A query
+ * with a negation (`tea -coffee`) or with no lexeme at all can be changed by any new content
+ * (`any`).
+ */
+export type SearchPlan = { lexemes: string[]; any: boolean };
+
+/**
+ * Parses the text form of a tsquery (`'green' <-> 'tea' & !'coffe'`).
+ * @example parseTsquery("'green' & 'tea'") // { lexemes: ['green', 'tea'], any: false }
+ */
+export function parseTsquery(text: string): SearchPlan {
+  const lexemes: string[] = [];
+  let negated = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '!') negated = true;
+    else if (c === "'") {
+      let lexeme = '';
+      for (i++; i < text.length; i++) {
+        if (text[i] === "'") {
+          if (text[i + 1] === "'") {
+            lexeme += "'";
+            i++;
+          } else break;
+        } else lexeme += text[i];
+      }
+      if (!lexemes.includes(lexeme)) lexemes.push(lexeme);
+    }
+  }
+  return { lexemes, any: negated || lexemes.length === 0 };
+}
 
 /** Keyset position: the last row's (created_at, id). */
 export type Cursor = { createdAt: string; id: string };
@@ -90,13 +126,27 @@ export type MemoryRepository = ReturnType<typeof createMemoryRepository>;
  */
 export function createMemoryRepository(db: Queryable) {
   return {
-    async create(userId: string, content: string, metadata: Record<string, unknown>): Promise<Memory> {
-      const r = await db.query<Memory>({
+    /** Inserts; also returns the content's lexemes (which cached searches it may change). */
+    async create(
+      userId: string,
+      content: string,
+      metadata: Record<string, unknown>,
+    ): Promise<{ memory: Memory; lexemes: string[] }> {
+      const r = await db.query<Memory & { lexemes: string[] }>({
         name: 'mem_insert',
         text: statements.insert,
         values: [userId, content, metadata],
       });
-      return r.rows[0] as Memory;
+      const { lexemes, ...memory } = r.rows[0] as Memory & { lexemes: string[] };
+      return { memory, lexemes };
+    },
+    async searchPlan(q: string): Promise<SearchPlan> {
+      const r = await db.query<{ tsquery: string }>({
+        name: 'mem_search_plan',
+        text: statements.searchPlan,
+        values: [q],
+      });
+      return parseTsquery(r.rows[0]?.tsquery ?? '');
     },
     async get(id: string): Promise<Memory | undefined> {
       const r = await db.query<Memory>({ name: 'mem_get', text: statements.get, values: [id] });

@@ -16,10 +16,46 @@ export type SendOptions = {
   compressAbove: number;
 };
 
+// Hot cached reads send the same bytes again and again: compress each representation once.
+// Keyed by encoding + ETag (a hash of the JSON), bounded in bytes, least recently used first out.
+const COMPRESSED_MAX_BYTES = 16 * 1024 * 1024;
+const compressed = new Map<string, Buffer>();
+let compressedBytes = 0;
+
+async function compress(json: Buffer, enc: 'br' | 'gzip', etag: string | undefined): Promise<Buffer> {
+  const key = etag && `${enc}:${etag}`;
+  if (key) {
+    const hit = compressed.get(key);
+    if (hit) {
+      compressed.delete(key);
+      compressed.set(key, hit);
+      return hit;
+    }
+  }
+  const out = enc === 'br' ? await brotli(json, BROTLI_OPTS) : await gz(json);
+  if (key && out.length < COMPRESSED_MAX_BYTES / 16) {
+    compressed.set(key, out);
+    compressedBytes += out.length;
+    for (const [k, v] of compressed) {
+      if (compressedBytes <= COMPRESSED_MAX_BYTES) break;
+      compressed.delete(k);
+      compressedBytes -= v.length;
+    }
+  }
+  return out;
+}
+
+/** The best encoding the client accepts (`br` over `gzip`), honouring `;q=0` refusals. */
 function pickEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
   if (!header) return undefined;
-  if (/\bbr\b/.test(header)) return 'br';
-  if (/\bgzip\b/.test(header)) return 'gzip';
+  const accepted = new Set<string>();
+  for (const part of header.split(',')) {
+    const [name = '', ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    if (q === undefined || Number(q.slice(2)) > 0) accepted.add(name.trim());
+  }
+  if (accepted.has('br')) return 'br';
+  if (accepted.has('gzip')) return 'gzip';
   return undefined;
 }
 
@@ -42,8 +78,9 @@ export async function sendJson(
 ) {
   const json = Buffer.from(JSON.stringify(body));
   res.status(status).setHeader('content-type', 'application/json; charset=utf-8');
+  let tag: string | undefined;
   if (opts.etag) {
-    const tag = `W/"${createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
+    tag = `W/"${createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
     res.setHeader('etag', tag);
     res.setHeader('cache-control', 'private, no-cache');
     const inm = req.headers['if-none-match'];
@@ -58,7 +95,7 @@ export async function sendJson(
       : undefined;
   res.setHeader('vary', 'accept-encoding');
   if (enc) {
-    const out = enc === 'br' ? await brotli(json, BROTLI_OPTS) : await gz(json);
+    const out = await compress(json, enc, tag);
     res.setHeader('content-encoding', enc);
     res.end(out);
     return;

@@ -71,6 +71,54 @@ test('POST, PATCH and DELETE invalidate the user’s cached list and search by t
   expect((await call(base, 'GET', list)).json.items.map((m: { id: string }) => m.id)).toEqual([a.id]);
 });
 
+test('a POST invalidates only the searches its content can change (lexemes, stemming, negations)', async () => {
+  const base = on.svc.url;
+  const user = uniqueUser('lex');
+  await create(base, user, 'takes piano lessons');
+  const piano = `/v1/memories/search?user_id=${user}&q=piano`;
+  const flights = `/v1/memories/search?user_id=${user}&q=flights`;
+  const negated = `/v1/memories/search?user_id=${user}&q=${encodeURIComponent('tea -coffee')}`;
+  const read = async (path: string) => (await call(base, 'GET', path)).json.items.length as number;
+  expect(await read(piano)).toBe(1);
+  expect(await read(flights)).toBe(0);
+  expect(await read(negated)).toBe(0);
+
+  // Unrelated content: the piano and flights searches stay cached (no query); the negated one
+  // must be recomputed (any content can match "not coffee").
+  await create(base, user, 'drinks green tea');
+  const q0 = on.svc.database.queryCount();
+  expect(await read(piano)).toBe(1);
+  expect(await read(flights)).toBe(0);
+  expect(on.svc.database.queryCount()).toBe(q0);
+  expect(await read(negated)).toBe(1);
+  expect(on.svc.database.queryCount()).toBe(q0 + 1);
+
+  // "flight" stems like "flights": that search must see the new memory.
+  await create(base, user, 'booked a flight to berlin');
+  expect(await read(flights)).toBe(1);
+  expect(await read(piano)).toBe(1);
+
+  // A long content (more lexemes than tags are worth) invalidates all the user's searches.
+  const long = Array.from({ length: 40 }, (_, i) => `word${i}x`).join(' ');
+  await create(base, user, `${long} piano`);
+  expect(await read(piano)).toBe(2);
+});
+
+test('PATCH of one user’s memory leaves other users’ cached searches alone', async () => {
+  const base = on.svc.url;
+  const a = uniqueUser('pa');
+  const b = uniqueUser('pb');
+  const ma = await create(base, a, 'yoga classes');
+  await create(base, b, 'yoga classes too');
+  const searchB = `/v1/memories/search?user_id=${b}&q=yoga`;
+  await call(base, 'GET', searchB);
+  await call(base, 'PATCH', `/v1/memories/${ma.id}`, { body: { content: 'pilates now' } });
+  const q0 = on.svc.database.queryCount();
+  expect((await call(base, 'GET', searchB)).json.items).toHaveLength(1);
+  expect(on.svc.database.queryCount()).toBe(q0);
+  expect((await call(base, 'GET', `/v1/memories/search?user_id=${a}&q=yoga`)).json.items).toEqual([]);
+});
+
 test('ETag on a cached list: 304 while unchanged, 200 with a new ETag after a write', async () => {
   const base = on.svc.url;
   const user = uniqueUser('etag');

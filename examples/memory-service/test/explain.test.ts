@@ -86,6 +86,11 @@ test('the insert is a plain insert (no trigger or sub-plan scans)', async () => 
   expect(plan.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
 });
 
+test('the search plan touches no table', async () => {
+  const plan = await explain(statements.searchPlan, ['green tea -coffee']);
+  expect(plan.filter((n) => n['Relation Name'] !== undefined)).toEqual([]);
+});
+
 test('every statement of the repository is covered above', () => {
   expect(Object.keys(statements).sort()).toEqual([
     'delete',
@@ -94,6 +99,7 @@ test('every statement of the repository is covered above', () => {
     'listAfter',
     'listFirst',
     'search',
+    'searchPlan',
     'update',
   ]);
 });
