@@ -183,16 +183,18 @@ test('an invalidation racing a slow loader leaves no stale data (cluster write p
   const cache = make();
   let db = 'old';
   const g = gate();
+  const started = gate();
   const slow = cache.getOrSet(
     'race',
     async () => {
       const seen = db;
+      started.open();
       await g.promise;
       return seen;
     },
     { tags: ['race-tag'] },
   );
-  await sleep(30);
+  await started.promise; // the loader has read 'old'
   db = 'new';
   await cache.invalidateTags(['race-tag']);
   g.open();

@@ -2,6 +2,9 @@ import { type Cache, createCache } from '@mem0-stack/cache';
 import { waitFor } from '@mem0-stack/testkit';
 import { type Client, cleanup, connect, gate, sleep, uniquePrefix } from './helpers';
 
+// The shared preset's testTimeout is a global jest option, ignored per project: set it here.
+jest.setTimeout(30_000);
+
 let redis: Client;
 let prefix: string;
 const caches: Cache[] = [];
@@ -135,16 +138,18 @@ describe('invalidation racing a slow loader never leaves stale data', () => {
     await Promise.all([cache.ready(), other.ready()]);
     let db = 'old';
     const g = gate();
+    const started = gate();
     const slow = cache.getOrSet(
       'user:1',
       async () => {
         const seen = db;
+        started.open();
         await g.promise;
         return seen;
       },
       opts,
     );
-    await sleep(30); // the loader has read 'old'
+    await started.promise; // the loader has read 'old'
     db = 'new';
     await invalidate(other);
     g.open();

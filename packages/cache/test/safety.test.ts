@@ -1,6 +1,9 @@
 import { type Cache, createCache, richJsonSerializer } from '@mem0-stack/cache';
 import { type Client, cleanup, connect, uniquePrefix } from './helpers';
 
+// The shared preset's testTimeout is a global jest option, ignored per project: set it here.
+jest.setTimeout(30_000);
+
 let redis: Client;
 let prefix: string;
 const caches: Cache[] = [];
