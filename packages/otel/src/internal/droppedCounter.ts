@@ -1,0 +1,50 @@
+import type { Counter } from '@opentelemetry/api';
+import { metrics } from '@opentelemetry/api';
+import type { Signal } from '../readConfig';
+import type { Diag } from './createDiag';
+
+const totals: Record<Signal, number> = { traces: 0, metrics: 0, logs: 0 };
+const lastWarn: Record<Signal, number> = { traces: 0, metrics: 0, logs: 0 };
+const sinceWarn: Record<Signal, number> = { traces: 0, metrics: 0, logs: 0 };
+const WARN_EVERY_MS = 60_000;
+let counter: Counter | undefined;
+let diag: Diag | undefined;
+
+export function setDroppedDiag(d: Diag): void {
+  diag = d;
+}
+
+/**
+ * Counts telemetry that will never reach the collector (queue full, export failed,
+ * collector rejected part of a batch) in `telemetry.dropped{signal}`, and warns at most
+ * once a minute per signal so an outage does not flood stderr.
+ */
+export function countDropped(signal: Signal, n: number, reason: string): void {
+  if (n <= 0) return;
+  totals[signal] += n;
+  sinceWarn[signal] += n;
+  try {
+    counter ??= metrics.getMeter('@mem0-stack/otel').createCounter('telemetry.dropped', {
+      description:
+        'Telemetry items (spans, metric data points, log records) lost before reaching the collector',
+      unit: '{item}',
+    });
+    counter.add(n, { signal });
+  } catch {
+    // counting must never throw into the export path
+  }
+  const now = Date.now();
+  if (now - lastWarn[signal] >= WARN_EVERY_MS) {
+    const what = signal === 'traces' ? 'spans' : signal === 'logs' ? 'log records' : 'metric data points';
+    diag?.warn(
+      `dropped ${sinceWarn[signal]} ${what} (${reason}); the app is unaffected, losses are counted in telemetry.dropped{signal="${signal}"}.`,
+    );
+    lastWarn[signal] = now;
+    sinceWarn[signal] = 0;
+  }
+}
+
+/** Totals since start, per signal (also exported as the `telemetry.dropped` metric). */
+export function droppedTotals(): Record<Signal, number> {
+  return { ...totals };
+}

@@ -1,0 +1,104 @@
+import type { Diag } from './createDiag';
+
+export type ProcessHookTargets = {
+  diag: Diag;
+  timeoutMillis: number;
+  /** Anything queued that a flush would send? */
+  hasPending(): boolean;
+  /** Send what is queued (the app keeps running). */
+  flush(opts: { exiting: boolean }): Promise<void>;
+  /** Final flush and stop (the process is about to end). */
+  shutdown(): Promise<void>;
+  stopRetrying(): void;
+  /** Cancel exports still in flight after the deadline, so nothing holds the process. */
+  abort(): void;
+};
+
+const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Resolves true when `p` did not settle within `ms`. Never rejects. */
+export function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(true), ms);
+    t.unref();
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve(false);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(false);
+      },
+    );
+  });
+}
+
+/**
+ * SIGTERM/SIGINT: flush within the deadline. If no one else listens for that signal, shut
+ * down and re-raise it, so the process ends exactly as it would have without us (the
+ * upstream register swallows SIGTERM and the process never exits). If the application has
+ * its own handler, it owns the exit: we only flush.
+ * beforeExit: flush what is queued, so short scripts lose nothing and still exit at once.
+ */
+export function installProcessHooks(t: ProcessHookTargets): () => void {
+  let signalled = false;
+  let exitFlushing = false;
+  let exitFlushedOnce = false;
+
+  const handlers = new Map<NodeJS.Signals, () => void>();
+  for (const sig of SIGNALS) {
+    const handler = () => {
+      const others = () => process.listeners(sig).filter((l) => l !== handler).length;
+      if (signalled) {
+        // A second Ctrl-C while flushing: stop waiting.
+        if (others() === 0) reRaise(sig, handler);
+        return;
+      }
+      signalled = true;
+      t.stopRetrying();
+      const alone = others() === 0;
+      const work = alone ? t.shutdown() : t.flush({ exiting: false });
+      void withDeadline(work, t.timeoutMillis).then((late) => {
+        if (late) {
+          t.diag.warn(
+            `telemetry flush did not finish within ${t.timeoutMillis} ms after ${sig}; giving up on it.`,
+          );
+          t.abort();
+        }
+        signalled = false;
+        if (others() === 0) reRaise(sig, handler);
+      });
+    };
+    handlers.set(sig, handler);
+    process.on(sig, handler);
+  }
+
+  const onBeforeExit = () => {
+    if (exitFlushing) return;
+    if (exitFlushedOnce && !t.hasPending()) return;
+    exitFlushing = true;
+    exitFlushedOnce = true;
+    t.stopRetrying();
+    void withDeadline(t.flush({ exiting: true }), t.timeoutMillis).then((late) => {
+      exitFlushing = false;
+      if (late) {
+        t.diag.warn(
+          `telemetry flush at exit did not finish within ${t.timeoutMillis} ms; dropping the rest.`,
+        );
+        t.abort();
+      }
+    });
+  };
+  process.on('beforeExit', onBeforeExit);
+
+  return () => {
+    for (const [sig, h] of handlers) process.removeListener(sig, h);
+    process.removeListener('beforeExit', onBeforeExit);
+  };
+}
+
+function reRaise(sig: NodeJS.Signals, handler: () => void): void {
+  process.removeListener(sig, handler);
+  process.kill(process.pid, sig);
+}

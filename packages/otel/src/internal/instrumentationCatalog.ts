@@ -1,0 +1,110 @@
+import type { IncomingMessage } from 'node:http';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { CuratedInstrumentation } from '../readConfig';
+
+export type CatalogEntry = {
+  name: CuratedInstrumentation;
+  /** Module names whose first `require` activates this instrumentation. */
+  triggers: string[];
+  /** Packages that must be installed for the instrumentation to matter (none for built-ins). */
+  installed?: string[];
+  create(ctx: InstrumentationContext): Instrumentation;
+};
+
+export type InstrumentationContext = { ignorePaths: readonly string[] };
+
+/** True for /health, /health/live, /health?x=1 when /health is ignored. */
+export function isIgnoredPath(url: string | undefined, ignorePaths: readonly string[]): boolean {
+  if (!url) return false;
+  let end = url.length;
+  const q = url.indexOf('?');
+  if (q !== -1) end = q;
+  const h = url.indexOf('#');
+  if (h !== -1 && h < end) end = h;
+  for (const p of ignorePaths) {
+    if (url.startsWith(p) && (end === p.length || (end > p.length && url.charCodeAt(p.length) === 47)))
+      return true;
+  }
+  return false;
+}
+
+/**
+ * The curated set. Each instrumentation package is required only when its target module
+ * is first loaded (or, under --import, when the target is installed), so an app that never
+ * touches pg never pays for the pg instrumentation.
+ */
+export const CATALOG: readonly CatalogEntry[] = [
+  {
+    name: 'http',
+    triggers: ['http', 'node:http', 'https', 'node:https'],
+    create: ({ ignorePaths }) => {
+      const { HttpInstrumentation } =
+        require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
+      return new HttpInstrumentation({
+        ignoreIncomingRequestHook: (req: IncomingMessage) => isIgnoredPath(req.url, ignorePaths),
+      });
+    },
+  },
+  {
+    name: 'undici',
+    // fetch is built in; activation is triggered by the first request (see activateInstrumentations).
+    triggers: ['undici'],
+    create: () => {
+      const { UndiciInstrumentation } =
+        require('@opentelemetry/instrumentation-undici') as typeof import('@opentelemetry/instrumentation-undici');
+      return new UndiciInstrumentation();
+    },
+  },
+  {
+    name: 'express',
+    triggers: ['express'],
+    installed: ['express'],
+    create: () => {
+      const { ExpressInstrumentation } =
+        require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
+      return new ExpressInstrumentation();
+    },
+  },
+  {
+    name: 'pg',
+    triggers: ['pg', 'pg-pool'],
+    installed: ['pg'],
+    create: () => {
+      const { PgInstrumentation } =
+        require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+      // Bound values never leave the process; db.query.text is sanitised again at export.
+      return new PgInstrumentation({ enhancedDatabaseReporting: false });
+    },
+  },
+  {
+    name: 'redis',
+    triggers: ['redis', '@redis/client', '@node-redis/client'],
+    installed: ['redis', '@redis/client', '@node-redis/client'],
+    create: () => {
+      const { RedisInstrumentation } =
+        require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis');
+      return new RedisInstrumentation();
+    },
+  },
+  {
+    name: 'winston',
+    triggers: ['winston'],
+    installed: ['winston'],
+    create: () => {
+      const { WinstonInstrumentation } =
+        require('@opentelemetry/instrumentation-winston') as typeof import('@opentelemetry/instrumentation-winston');
+      // Log sending on: plain winston loggers reach OTLP. @mem0-stack/logging removes the
+      // transport this adds from its own loggers and installs its own bridge instead.
+      return new WinstonInstrumentation({ disableLogSending: false, disableLogCorrelation: false });
+    },
+  },
+  {
+    name: 'runtime-node',
+    triggers: [],
+    create: () => {
+      const { RuntimeNodeInstrumentation } =
+        require('@opentelemetry/instrumentation-runtime-node') as typeof import('@opentelemetry/instrumentation-runtime-node');
+      return new RuntimeNodeInstrumentation({ monitoringPrecision: 5000 });
+    },
+  },
+];

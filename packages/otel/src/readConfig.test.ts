@@ -1,0 +1,123 @@
+import { readConfig } from './readConfig';
+
+describe('readConfig', () => {
+  it('uses spec defaults with an empty environment', () => {
+    const { config, warnings } = readConfig({});
+    expect(warnings).toEqual([]);
+    expect(config.disabled).toBe(false);
+    expect(config.traces.otlp.url).toBe('http://localhost:4318/v1/traces');
+    expect(config.metrics.otlp.url).toBe('http://localhost:4318/v1/metrics');
+    expect(config.traces.otlp.protocol).toBe('http/protobuf');
+    expect(config.traces.batch).toEqual({
+      scheduledDelayMillis: 5000,
+      exportTimeoutMillis: 30_000,
+      maxQueueSize: 2048,
+      maxExportBatchSize: 512,
+    });
+    expect(config.logs.batch.scheduledDelayMillis).toBe(1000);
+    expect(config.sampler).toEqual({ name: 'parentbased_always_on', ratio: 1 });
+    expect(config.propagators).toEqual(['tracecontext', 'baggage']);
+    expect(config.shutdownTimeoutMillis).toBe(3000);
+    expect(config.instrumentations.enabled).toEqual([
+      'http',
+      'undici',
+      'express',
+      'pg',
+      'redis',
+      'winston',
+      'runtime-node',
+    ]);
+  });
+
+  it('gives one warning per bad value, naming the variable and the default', () => {
+    const { config, warnings } = readConfig({
+      OTEL_BSP_MAX_QUEUE_SIZE: 'lots',
+      OTEL_TRACES_SAMPLER: 'sometimes',
+      OTEL_TRACES_SAMPLER_ARG: '2',
+      OTEL_SDK_DISABLED: 'yes please',
+      OTEL_EXPORTER_OTLP_TIMEOUT: '-5',
+      OTEL_METRIC_EXPORT_INTERVAL: '1.5',
+      OTEL_LOG_LEVEL: 'loud',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+      OTEL_TRACES_EXPORTER: 'zipkin',
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
+      MEM0_OTEL_SHUTDOWN_TIMEOUT_MS: 'soon',
+    });
+    expect(config.traces.batch.maxQueueSize).toBe(2048);
+    expect(config.sampler.name).toBe('parentbased_always_on');
+    expect(config.disabled).toBe(false);
+    expect(config.traces.otlp.timeoutMillis).toBe(10_000);
+    expect(config.metrics.exportIntervalMillis).toBe(60_000);
+    expect(config.logLevel).toBe('info');
+    expect(config.traces.otlp.protocol).toBe('http/protobuf');
+    expect(config.traces.exporters).toEqual(['otlp']);
+    expect(config.traces.otlp.url).toBe('http://localhost:4318/v1/traces');
+    expect(config.shutdownTimeoutMillis).toBe(3000);
+    const names = [
+      'OTEL_BSP_MAX_QUEUE_SIZE',
+      'OTEL_TRACES_SAMPLER=',
+      'OTEL_SDK_DISABLED',
+      'OTEL_EXPORTER_OTLP_TIMEOUT',
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      'OTEL_LOG_LEVEL',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'OTEL_TRACES_EXPORTER',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'MEM0_OTEL_SHUTDOWN_TIMEOUT_MS',
+    ];
+    for (const n of names) expect(warnings.filter((w) => w.includes(n))).toHaveLength(1);
+    expect(warnings.every((w) => /default|using|ignor/i.test(w))).toBe(true);
+  });
+
+  it('never echoes header values, even malformed ones', () => {
+    const { config, warnings } = readConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20s3cret,justatoken-s3cret',
+      OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-tenant=a',
+    });
+    expect(config.traces.otlp.headers).toEqual({ authorization: 'Bearer s3cret', 'x-tenant': 'a' });
+    expect(config.metrics.otlp.headers).toEqual({ authorization: 'Bearer s3cret' });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).not.toContain('s3cret');
+  });
+
+  it('uses signal-specific endpoints verbatim and appends paths to the base one', () => {
+    const { config } = readConfig({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318/base/',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'http://logs:9999/custom',
+    });
+    expect(config.traces.otlp.url).toBe('https://collector:4318/base/v1/traces');
+    expect(config.logs.otlp.url).toBe('http://logs:9999/custom');
+  });
+
+  it('honours exporters, none, ratio samplers and instrumentation lists', () => {
+    const { config, warnings } = readConfig({
+      OTEL_TRACES_EXPORTER: 'otlp,console',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+      OTEL_NODE_ENABLED_INSTRUMENTATIONS: 'http,@opentelemetry/instrumentation-pg,redis,kafka',
+      OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'redis',
+    });
+    expect(config.traces.exporters).toEqual(['otlp', 'console']);
+    expect(config.metrics.exporters).toEqual([]);
+    expect(config.sampler).toEqual({ name: 'parentbased_traceidratio', ratio: 0.25 });
+    expect(config.instrumentations.enabled).toEqual(['http', 'pg']);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('"kafka"');
+  });
+
+  it('clamps the export batch to the queue size', () => {
+    const { config, warnings } = readConfig({
+      OTEL_BSP_MAX_QUEUE_SIZE: '100',
+      OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '500',
+    });
+    expect(config.traces.batch.maxExportBatchSize).toBe(100);
+    expect(warnings[0]).toContain('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
+  });
+
+  it('shortens huge rejected values in warnings', () => {
+    const { warnings } = readConfig({ OTEL_BSP_SCHEDULE_DELAY: 'x'.repeat(65_536) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.length).toBeLessThan(300);
+  });
+});
