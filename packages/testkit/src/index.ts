@@ -19,5 +19,7 @@ export { startRedisServer, stopAll } from './redisServer';
 export type { RunResult } from './runCommand';
 export { runCommand } from './runCommand';
 export { jsonLines, runNode } from './runNode';
+export type { StartProcessOptions } from './startProcess';
+export { startProcess } from './startProcess';
 export { createTestDatabase, PG_BASE_URL } from './testDatabase';
 export { waitFor } from './waitFor';

@@ -1,6 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from './freePort';
 import { type ManagedProcess, managedProcess } from './internal/managedProcess';
 import { waitFor } from './waitFor';
@@ -27,6 +27,8 @@ export type PrometheusServer = ManagedProcess & {
       exemplars: Array<{ labels: Record<string, string>; value: string }>;
     }>
   >;
+  /** Any GET endpoint of the HTTP API (e.g. `/api/v1/rules`); returns its `data`. */
+  api(path: string, params?: Record<string, string>): Promise<unknown>;
   /** Label values (e.g. `__name__`) through the HTTP API. */
   labelValues(label: string): Promise<string[]>;
   cleanup(): Promise<void>;
@@ -35,7 +37,9 @@ export type PrometheusServer = ManagedProcess & {
 export type StartPrometheusOptions = {
   /** The full prometheus.yml text. Default: a scrape-less config (remote write only). */
   config?: string;
-  /** Extra files written next to the config (e.g. rule files referenced by it). */
+  /** Listen port (default: a free one). Pick it first when the config must name it. */
+  port?: number;
+  /** Extra files written next to the config (e.g. `rules/x.yml` referenced by it). */
   files?: Record<string, string>;
   /** Extra flags. The remote-write receiver and exemplar storage are always on. */
   args?: string[];
@@ -48,11 +52,14 @@ export type StartPrometheusOptions = {
  * @example const prom = await startPrometheus(); await prom.query('up');
  */
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<PrometheusServer> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mem0-prom-'));
   const configPath = join(dir, 'prometheus.yml');
   writeFileSync(configPath, opts.config ?? 'global:\n  scrape_interval: 15s\n');
-  for (const [name, text] of Object.entries(opts.files ?? {})) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(opts.files ?? {})) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
   const url = `http://127.0.0.1:${port}`;
   const proc = managedProcess(
     'prometheus',
@@ -86,7 +93,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
   );
   await proc.start();
 
-  const api = async (path: string, params: Record<string, string>) => {
+  const api = async (path: string, params: Record<string, string> = {}) => {
     const r = await fetch(`${url}${path}?${new URLSearchParams(params)}`, {
       signal: AbortSignal.timeout(10_000),
     });
@@ -101,6 +108,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
     port,
     remoteWriteUrl: `${url}/api/v1/write`,
     dir,
+    api,
     async query(promql: string): Promise<PromSample[]> {
       const data = (await api('/api/v1/query', { query: promql })) as {
         resultType: string;

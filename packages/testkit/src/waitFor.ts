@@ -1,5 +1,8 @@
+/** What a truthy check result can be (so `cond && value` checks return `value`'s type). */
+export type Truthy<T> = Exclude<T, false | 0 | '' | null | undefined>;
+
 /**
- * Polls `check` until it returns a truthy value or the timeout passes.
+ * Polls `check` until it returns a truthy value or the timeout passes, and returns that value.
  * @example await waitFor(() => sink.spans().length >= 3, { timeoutMs: 5000 });
  */
 export async function waitFor<T>(
@@ -9,13 +12,13 @@ export async function waitFor<T>(
     intervalMs = 50,
     what = 'condition',
   }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v as Truthy<T>;
     } catch (err) {
       last = err;
     }
