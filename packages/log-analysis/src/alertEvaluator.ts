@@ -223,8 +223,12 @@ export function createAlertEvaluator(
     }
   }
 
+  let lastEnd = Number.NaN;
+
+  /** Evaluates every rule at `end`; evaluating the same end again (follow mode) refreshes it without double counting. */
   function evaluate(end: number): void {
-    evaluations++;
+    if (end !== lastEnd) evaluations++;
+    lastEnd = end;
     for (const st of states) {
       const r = st.rule;
       let worst: AlertGroup | undefined;
@@ -266,7 +270,7 @@ export function createAlertEvaluator(
       st.worst = worst;
       st.active = active;
       st.lastAt = end;
-      if (worst?.state === 'firing') {
+      if (worst?.state === 'firing' && st.last !== end) {
         st.fired++;
         if (Number.isNaN(st.first)) st.first = end;
         st.last = end;
@@ -379,7 +383,10 @@ export function createAlertEvaluator(
       if (end !== undefined) {
         if (Number.isNaN(next)) next = end;
         if (Number.isNaN(lastData)) lastData = end;
-        advance(end);
+        // A window already evaluated (live mode: its end was reached before later records of
+        // it arrived) is evaluated again so the answer includes them.
+        if (end >= next) advance(end);
+        else evaluate(end);
       }
       const rules = states.map((st): AlertResult => {
         const w = st.worst;

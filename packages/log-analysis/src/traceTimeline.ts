@@ -182,5 +182,11 @@ function buildTree(spans: TempoSpan[], lines: TraceLine[], origin: number): Trac
   roots.sort((a, b) => a.offsetMs - b.offsetMs);
   const seen = new Set<string>();
   for (const r of roots) visit(r, 0, seen);
+  // Spans in a parent cycle (corrupt data) have no root: show them at the top, not lose them.
+  for (const n of nodes.values()) {
+    if (seen.has(n.spanId)) continue;
+    roots.push(n);
+    visit(n, 0, seen);
+  }
   return roots;
 }

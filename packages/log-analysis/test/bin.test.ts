@@ -111,4 +111,43 @@ describe('the mem0-logs executable', () => {
       p.child.kill('SIGKILL');
     }
   });
+
+  it('alerts --follow evaluates windows ending at the wall clock and exits by the final state', async () => {
+    const live = join(t.dir, 'alerts-live.log');
+    const rules = join(t.dir, 'follow-rules.yaml');
+    writeFileSync(rules, 'rules:\n  - name: AnyError\n    expr: error_count > 0\n    window: 5m\n');
+    // Old errors: outside the window that ends now.
+    writeFileSync(live, `${line(1)}\n`);
+    const p = startBin([
+      'alerts',
+      '--json',
+      '--follow',
+      '--rules',
+      rules,
+      '--refresh',
+      '300ms',
+      '--poll-ms',
+      '50',
+      live,
+    ]);
+    const docs = () =>
+      p
+        .out()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
+    try {
+      await waitUntil(() => docs().length > 0, 15_000, 'first evaluation');
+      expect(docs()[0].rules[0].state).toBe('ok');
+      const nowLine = JSON.stringify({ ...JSON.parse(line(2)), timestamp: new Date().toISOString() });
+      appendFileSync(live, `${nowLine}\n`);
+      await waitUntil(() => docs().at(-1)?.rules[0].state === 'firing', 15_000, 'firing');
+      const exited = new Promise<number | null>((resolve) => p.child.on('close', resolve));
+      p.child.kill('SIGINT');
+      expect(await exited).toBe(1);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
 });

@@ -10,6 +10,7 @@ import { SlowestHeap } from '../src/internal/slowestHeap';
 import { TDigest } from '../src/internal/tdigest';
 import { TopCounter } from '../src/internal/topCounter';
 import { Trend } from '../src/internal/trend';
+import { createTraceCollector } from '../src/traceTimeline';
 import { exactPercentile, prng } from './generateLogs';
 import { tempDir } from './helpers';
 
@@ -316,5 +317,31 @@ describe('expandGlob', () => {
     expect(expandGlob(join(t.dir, 'logs/old/e?.log'))).toEqual([join(t.dir, 'logs/old/e1.log')]);
     expect(expandGlob(join(t.dir, 'logs/*.{log,txt}'))).toHaveLength(3);
     expect(expandGlob(join(t.dir, 'nope/*.log'))).toEqual([]);
+  });
+});
+
+describe('trace tree', () => {
+  it('keeps spans whose parents form a cycle instead of dropping them', () => {
+    const span = (spanId: string, parentSpanId: string | undefined, start: number) => ({
+      traceId: 't',
+      spanId,
+      parentSpanId,
+      name: spanId,
+      kind: 'internal',
+      service: 's',
+      start,
+      end: start + 1,
+      status: 'unset' as const,
+      statusMessage: undefined,
+      attributes: {},
+    });
+    const tl = createTraceCollector('t').result([
+      span('a', 'b', 1),
+      span('b', 'a', 2),
+      span('c', undefined, 0),
+    ]);
+    const names = (ns: NonNullable<typeof tl.spans>): string[] =>
+      ns.flatMap((n) => [n.name, ...names(n.children)]);
+    expect(names(tl.spans!).sort()).toEqual(['a', 'b', 'c']);
   });
 });

@@ -66,7 +66,7 @@ export function renderReport(r: ReportData, top: number): string {
   out.push('## Alerts', '');
   out.push(
     mdTable(
-      ['state', 'rule', 'condition', 'window', 'value', 'fired (windows)', 'last fired'],
+      ['state', 'rule', 'condition', 'group', 'window', 'value', 'fired (windows)', 'last fired'],
       a.rules.map((x) => [
         x.state === 'firing'
           ? '🔴 firing'
@@ -77,12 +77,13 @@ export function renderReport(r: ReportData, top: number): string {
               : '⚪ no data',
         x.name,
         code(x.expr),
-        x.window,
+        x.group || '-',
+        x.for !== '0ms' ? `${x.window} for ${x.for}` : x.window,
         fmtAlertValue(x.expr, x.value),
         x.firedWindows,
         t(x.lastFiredAt),
       ]),
-      [4, 5],
+      [5, 6],
     ),
     '',
   );
