@@ -291,3 +291,20 @@ describe('a failing destination never throws into the app', () => {
     expect(() => logger.info('late')).not.toThrow();
   });
 });
+
+describe('default stdout destination', () => {
+  it('honours a replaced process.stdout.write (spies, capture libraries)', () => {
+    const captured: string[] = [];
+    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: unknown) => {
+      captured.push(String(chunk));
+      return true;
+    });
+    try {
+      createLogger({ otlp: false }).info('to the spy', { k: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+    expect(captured).toHaveLength(1);
+    expect(JSON.parse(captured[0] as string)).toMatchObject({ message: 'to the spy', k: 1 });
+  });
+});

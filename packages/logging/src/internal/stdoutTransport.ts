@@ -51,16 +51,19 @@ export class StdoutTransport extends TransportStream {
  * on Linux process.stdout is synchronous for files, pipes and TTYs anyway, so skipping its
  * Writable machinery changes no ordering and saves about a microsecond per line. If the fd
  * is non-blocking and the kernel says EAGAIN, the rest of the line and every later line
- * go through process.stdout (which queues), so order is kept.
+ * go through process.stdout (which queues), so order is kept. A replaced
+ * `process.stdout.write` (spy, capture library) is always honoured.
  */
 export function stdoutDestination(): Destination {
   const out = process.stdout;
   const fd = (out as { fd?: unknown }).fd;
   if (process.platform === 'win32' || fd !== 1) return out;
   let direct = true;
+  const streamWrite = Object.getPrototypeOf(out).write as unknown;
   return {
     write(line: string): boolean {
-      if (!direct) return out.write(line);
+      // Someone replaced process.stdout.write (a test spy, an output capture): honour it.
+      if (!direct || out.write !== streamWrite) return out.write(line);
       let written = 0;
       try {
         written = writeSync(fd, line);

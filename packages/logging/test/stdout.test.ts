@@ -1,0 +1,43 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+jest.setTimeout(30_000);
+
+const FLOOD = join(__dirname, 'fixtures', 'flood.js');
+
+function runFlood(
+  onStdout: (child: ReturnType<typeof spawn>) => void,
+): Promise<{ code: number | null; stderr: string; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FLOOD], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let bytes = 0;
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      bytes += d.length;
+    });
+    onStdout(child);
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr, bytes }));
+  });
+}
+
+describe('default stdout destination (direct write(2))', () => {
+  it('delivers every line intact through a pipe', async () => {
+    const chunks: Buffer[] = [];
+    const r = await runFlood((child) => child.stdout?.on('data', (d: Buffer) => chunks.push(d)));
+    expect(r.code).toBe(0);
+    const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean);
+    expect(lines).toHaveLength(5000);
+    const outOfOrder = lines.filter((l, i) => JSON.parse(l).i !== i);
+    expect(outOfOrder).toEqual([]);
+  });
+
+  it('a reader that goes away (EPIPE) does not crash the app', async () => {
+    const r = await runFlood((child) => child.stdout?.once('data', () => child.stdout?.destroy()));
+    expect(r.stderr).toContain('survived');
+    expect(r.code).toBe(0);
+  });
+});
