@@ -282,6 +282,40 @@ describe('wrapHttpHandler (plain http)', () => {
     }
   });
 
+  it('a request the client aborts is logged once, as aborted, at warn', async () => {
+    const cap = captureLogger();
+    let release: () => void = () => {};
+    const server = createServer(
+      wrapHttpHandler(
+        (_req, res) =>
+          new Promise<void>((r) => {
+            release = () => {
+              r();
+              res.end();
+            };
+          }),
+        { logger: cap.logger },
+      ),
+    );
+    const port = await listen(server);
+    try {
+      await new Promise<void>((resolve) => {
+        const req = request({ host: '127.0.0.1', port, path: '/hang', agent: false });
+        req.on('error', () => resolve());
+        req.end();
+        setTimeout(() => req.destroy(), 100);
+      });
+      await linesFor(cap, 1);
+      release();
+      await sleep(20);
+      const lines = requestLines(cap.records());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'warn', 'http.aborted': true, 'http.route': '/hang' });
+    } finally {
+      await close(server);
+    }
+  });
+
   it('templatePath', () => {
     expect(templatePath('/users/42/orders?x=1')).toBe('/users/:id/orders');
     expect(templatePath('/a/deadbeefcafe/b')).toBe('/a/:id/b');
