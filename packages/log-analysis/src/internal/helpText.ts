@@ -9,6 +9,7 @@ const INPUT = `Input (one of):
     --loki-header <k: v>     extra request header, repeatable (e.g. 'X-Scope-OrgID: ops')
   -f, --follow               keep reading appended lines (tail -F; Loki: poll) and print a
                              refreshed result every --refresh (default 10s) until Ctrl-C
+    --poll-ms <ms>           how often follow mode looks for new lines (default 250)
 
 Filters and format:
   --since <1h|ISO>           only records at/after this time (Loki default: 1h)
