@@ -105,6 +105,19 @@ describe('telemetry', () => {
     expect(recoveryRate()).toBe(0.75);
   });
 
+  it('logs each recovery (info) and each exhaustion (warn), so log analysis sees the recovery rate', async () => {
+    lines.length = 0;
+    const r = retry({ name: 'tel-log', initialDelayMs: 1, budget: false, maxAttempts: 3 });
+    await r.execute(flaky(1));
+    await r.execute(flaky(5)).catch(() => {});
+    const mine = lines.filter((l) => l['resilience.name'] === 'tel-log');
+    expect(mine.map((l) => [l['event.name'], l.level, l['resilience.attempts']])).toEqual([
+      ['resilience.recovered', 'info', 2],
+      ['resilience.exhausted', 'warn', 3],
+    ]);
+    expect(mine[1]).toMatchObject({ reason: 'attempts', 'error.code': 'UNAVAILABLE' });
+  });
+
   it('records a span event per retry on the active span', async () => {
     const tracer = trace.getTracer('test');
     await tracer.startActiveSpan('work', async (span) => {

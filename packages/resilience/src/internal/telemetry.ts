@@ -119,12 +119,25 @@ export function recordRecovered(name: string, attempts: number): void {
   tallies.recovered++;
   instruments()?.recovered.add(1, { 'resilience.name': name });
   addSpanEvent('resilience.recovered', { 'resilience.name': name, 'resilience.attempts': attempts });
+  // A log line too, so `mem0-logs errors` can compute the recovery rate from logs alone.
+  logAt('info', `"${name}" recovered after ${attempts} attempts`, {
+    'event.name': 'resilience.recovered',
+    'resilience.name': name,
+    'resilience.attempts': attempts,
+  });
 }
 
 export function recordExhausted(name: string, attempts: number, reason: string, code: string): void {
   tallies.exhausted++;
   instruments()?.exhausted.add(1, { 'resilience.name': name, reason });
   addSpanEvent('resilience.exhausted', {
+    'resilience.name': name,
+    'resilience.attempts': attempts,
+    reason,
+    'error.code': code,
+  });
+  logAt('warn', `"${name}" gave up after ${attempts} attempts (${reason})`, {
+    'event.name': 'resilience.exhausted',
     'resilience.name': name,
     'resilience.attempts': attempts,
     reason,
@@ -169,6 +182,14 @@ export function recordTransition(
     if (to === 'open') log.warn(`circuit breaker "${name}" opened`, fields);
     else if (to === 'closed') log.info(`circuit breaker "${name}" closed`, fields);
     else log.debug(`circuit breaker "${name}" is ${to}`, fields);
+  } catch {
+    // Logging never fails a call.
+  }
+}
+
+function logAt(level: 'info' | 'warn', message: string, fields: Record<string, unknown>): void {
+  try {
+    getLogger()[level](message, fields);
   } catch {
     // Logging never fails a call.
   }
