@@ -162,6 +162,7 @@ export class Cache {
   readonly #flights = new Map<string, Flight>();
   readonly #refreshing = new Set<string>();
   readonly #backoff = new Map<string, number>();
+  readonly #deleting = new Set<Promise<void>>();
   readonly #observed: Observed;
   // Bumped by every invalidation: loads that started earlier do not fill L1.
   #gen = 0;
@@ -298,14 +299,10 @@ export class Cache {
   ): Promise<T> {
     let f = this.#flights.get(lk);
     if (f === undefined) {
-      const flight: Flight = { gen: this.#gen, promise: undefined as unknown as Promise<Outcome> };
-      flight.promise = this.#fetch(key, lk, loader as Loader<unknown>, options as GetOrSetOptions, flight);
-      this.#flights.set(lk, flight);
-      const clear = () => {
-        if (this.#flights.get(lk) === flight) this.#flights.delete(lk);
-      };
-      flight.promise.then(clear, clear);
-      f = flight;
+      // In the map before #fetch starts, so #fetch's own cleanup always finds it.
+      f = { gen: this.#gen, promise: undefined as unknown as Promise<Outcome> };
+      this.#flights.set(lk, f);
+      f.promise = this.#fetch(key, lk, loader as Loader<unknown>, options as GetOrSetOptions, f);
     }
     const out = await f.promise;
     this.#count(out.result, out.tier);
@@ -359,7 +356,8 @@ export class Cache {
       }
       raw = WRONG_TYPE;
     }
-    const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
+    const d = this.#decode(lk, raw, options?.serializer, options?.validate);
+    if (d === 'corrupt') await Promise.all(this.#deleting);
     const t = Date.now();
     if (d === undefined || d === 'corrupt' || (t >= d.h.fresh && !(options?.allowStale && t < d.h.grace))) {
       this.#count(d === 'corrupt' ? 'error' : 'miss', 'l2');
@@ -432,25 +430,24 @@ export class Cache {
       return out;
     }
     const gen = this.#gen;
-    await Promise.all(
-      need.map(async (i, j) => {
-        const lk = lks[i] as string;
-        const d = await this.#decode(lk, raws[j] ?? null, options?.serializer, options?.validate);
-        const t = Date.now();
-        if (d === undefined || d === 'corrupt') {
-          this.#count(d === 'corrupt' ? 'error' : 'miss', 'l2');
-          return;
-        }
-        if (t < d.h.fresh) {
-          out[i] = d.value as T;
-          this.#count('hit', 'l2');
-          this.#fillL1(lk, d.h, d.value, undefined, gen);
-        } else if (options?.allowStale && t < d.h.grace) {
-          out[i] = d.value as T;
-          this.#count('stale', 'l2');
-        } else this.#count('miss', 'l2');
-      }),
-    );
+    need.forEach((i, j) => {
+      const lk = lks[i] as string;
+      const d = this.#decode(lk, raws[j] ?? null, options?.serializer, options?.validate);
+      const t = Date.now();
+      if (d === undefined || d === 'corrupt') {
+        this.#count(d === 'corrupt' ? 'error' : 'miss', 'l2');
+        return;
+      }
+      if (t < d.h.fresh) {
+        out[i] = d.value as T;
+        this.#count('hit', 'l2');
+        this.#fillL1(lk, d.h, d.value, undefined, gen);
+      } else if (options?.allowStale && t < d.h.grace) {
+        out[i] = d.value as T;
+        this.#count('stale', 'l2');
+      } else this.#count('miss', 'l2');
+    });
+    if (this.#deleting.size > 0) await Promise.all(this.#deleting);
     return out;
   }
 
@@ -682,43 +679,48 @@ export class Cache {
     options: GetOrSetOptions | undefined,
     flight: Flight,
   ): Promise<Outcome> {
-    const ek = this.#keys.entry(lk);
-    if (!this.#guard.available()) return this.#degraded(key, lk, loader, options, flight, undefined);
-    let raw: string | null;
     try {
-      raw = await this.#guard.run(() => this.#store.get(ek));
-    } catch (err) {
-      if (!isWrongType(err)) {
-        this.#redisFailed(err);
-        return this.#degraded(key, lk, loader, options, flight, err);
+      const ek = this.#keys.entry(lk);
+      if (!this.#guard.available()) return await this.#degraded(key, lk, loader, options, flight, undefined);
+      let raw: string | null;
+      try {
+        raw = await this.#guard.run(() => this.#store.get(ek));
+      } catch (err) {
+        if (!isWrongType(err)) {
+          this.#redisFailed(err);
+          return await this.#degraded(key, lk, loader, options, flight, err);
+        }
+        raw = WRONG_TYPE;
       }
-      raw = WRONG_TYPE;
+      if (!this.#pending.empty) this.#replay();
+      const d = this.#decode(lk, raw, options?.serializer, options?.validate);
+      let graced: Header | undefined;
+      let gracedValue: unknown;
+      let corrupt = false;
+      if (d === 'corrupt') corrupt = true;
+      else if (d !== undefined) {
+        const now = Date.now();
+        if (now < d.h.fresh) {
+          this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
+          return { value: d.value, result: 'hit', tier: 'l2' };
+        }
+        if (now < d.h.stale) {
+          this.#refresh(key, lk, loader, options, d.h, d.value);
+          return { value: d.value, result: 'stale', tier: 'l2' };
+        }
+        if (now < d.h.grace) {
+          graced = d.h;
+          gracedValue = d.value;
+          const until = this.#backoff.get(lk);
+          if (until !== undefined && now < until) return { value: d.value, result: 'stale', tier: 'l2' };
+        }
+      }
+      const out = await this.#loadAndStore(key, lk, loader, options, flight, graced, gracedValue);
+      return corrupt && out.result === 'miss' ? { ...out, result: 'error' } : out;
+    } finally {
+      // Later callers start a new lookup; the ones already waiting share this result.
+      if (this.#flights.get(lk) === flight) this.#flights.delete(lk);
     }
-    if (!this.#pending.empty) this.#replay();
-    const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
-    let graced: Header | undefined;
-    let gracedValue: unknown;
-    let corrupt = false;
-    if (d === 'corrupt') corrupt = true;
-    else if (d !== undefined) {
-      const now = Date.now();
-      if (now < d.h.fresh) {
-        this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
-        return { value: d.value, result: 'hit', tier: 'l2' };
-      }
-      if (now < d.h.stale) {
-        this.#refresh(key, lk, loader, options, d.h, d.value);
-        return { value: d.value, result: 'stale', tier: 'l2' };
-      }
-      if (now < d.h.grace) {
-        graced = d.h;
-        gracedValue = d.value;
-        const until = this.#backoff.get(lk);
-        if (until !== undefined && now < until) return { value: d.value, result: 'stale', tier: 'l2' };
-      }
-    }
-    const out = await this.#loadAndStore(key, lk, loader, options, flight, graced, gracedValue);
-    return corrupt && out.result === 'miss' ? { ...out, result: 'error' } : out;
   }
 
   /** The miss path: lock, capture versions, load, versioned write. */
@@ -758,7 +760,7 @@ export class Cache {
       if (h !== undefined) {
         expectedId = h.id;
         if (h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h)) {
-          const d = await this.#decode(lk, snap.raw, options?.serializer, options?.validate);
+          const d = this.#decode(lk, snap.raw, options?.serializer, options?.validate);
           if (d !== undefined && d !== 'corrupt') {
             if (snap.locked) this.#unlock(lockKey, token);
             this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
@@ -843,7 +845,7 @@ export class Cache {
       }
       const h = raw === null ? undefined : decodeHeader(raw);
       if (h !== undefined && h.kind !== 'T' && Date.now() < h.fresh) {
-        const d = await this.#decode(lk, raw, options?.serializer, options?.validate);
+        const d = this.#decode(lk, raw, options?.serializer, options?.validate);
         if (d !== undefined && d !== 'corrupt') {
           this.#fillL1(lk, d.h, d.value, undefined, this.#gen);
           return { out: { value: d.value, result: 'hit', tier: 'l2' }, locked: false };
@@ -981,12 +983,12 @@ export class Cache {
   }
 
   /** Decodes a raw entry; corrupt or foreign entries are deleted, counted and reported as 'corrupt'. */
-  async #decode(
+  #decode(
     lk: string,
     raw: string | null,
     override: Serializer | undefined,
     validate: ((v: unknown) => boolean) | undefined,
-  ): Promise<{ h: Header; value: unknown } | 'corrupt' | undefined> {
+  ): { h: Header; value: unknown } | 'corrupt' | undefined {
     if (raw === null) return undefined;
     if (raw === WRONG_TYPE) return this.#corrupt(lk, 'key holds a non-string Redis type');
     const h = decodeHeader(raw);
@@ -1014,15 +1016,20 @@ export class Cache {
     return { h, value };
   }
 
-  async #corrupt(lk: string, reason: string): Promise<'corrupt'> {
+  /**
+   * Counts and logs a bad entry and deletes it without waiting: a later command of this call
+   * goes down the same connection after the delete. Readers that return right away await
+   * `#deleting` so the entry is gone when they resolve.
+   */
+  #corrupt(lk: string, reason: string): 'corrupt' {
     this.#n.corrupt++;
     this.#l1?.delete(lk);
     this.#log('warn', `cache: dropping corrupt entry (${reason})`, undefined, lk);
-    try {
-      await this.#guard.run(() => this.#store.del([this.#keys.entry(lk)]));
-    } catch (err) {
-      this.#redisFailed(err);
-    }
+    const p = this.#guard
+      .run(() => this.#store.del([this.#keys.entry(lk)]))
+      .catch((err) => this.#redisFailed(err))
+      .finally(() => this.#deleting.delete(p));
+    this.#deleting.add(p);
     return 'corrupt';
   }
 

@@ -159,7 +159,15 @@ test('a client that is not connected: every call goes to the loader without wait
   const t = Date.now();
   for (let i = 0; i < 100; i++) expect(await cache.getOrSet('k', async () => i)).toBe(i);
   expect(Date.now() - t).toBeLessThan(2_000); // wide bound: 100 calls never wait on Redis
+  // Single-flight holds while degraded: concurrent callers of one key share one loader call.
+  const loader = jest.fn(async () => {
+    await sleep(20);
+    return 'shared';
+  });
+  const all = await Promise.all(Array.from({ length: 100 }, () => cache.getOrSet('hot', loader)));
+  expect(all.every((v) => v === 'shared')).toBe(true);
+  expect(loader).toHaveBeenCalledTimes(1);
   expect(await cache.set('k', 1)).toBe(false);
   expect(await cache.get('k')).toBeUndefined();
-  expect(cache.stats().errors).toBe(101);
+  expect(cache.stats().errors).toBe(201);
 });

@@ -68,9 +68,9 @@ export class Store {
     return this.client.isReady === true;
   }
 
-  async get(key: string): Promise<string | null> {
-    const v = await this.client.get(key);
-    return typeof v === 'string' ? v : v == null ? null : String(v);
+  get(key: string): Promise<string | null> {
+    // GET replies a string or null with node-redis' default type mapping (RESP2 and RESP3).
+    return this.client.get(key) as Promise<string | null>;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
