@@ -14,9 +14,10 @@ import { Client, Pool } from 'pg';
 import { createClient } from 'redis';
 import { machineLine, writeSection } from '../../../scripts/bench-report.mjs';
 import { loadConfig } from '../src/config';
-import { createRandom, memoryContent, SEARCH_TERMS, userId, zipf } from '../src/dataset';
+import { createRandom, SEARCH_TERMS, userId, zipf } from '../src/dataset';
 import { statements } from '../src/memoryRepository';
 import { migrate } from '../src/migrate';
+import { createRequestMix } from '../src/requestMix';
 import { seedDatabase } from '../src/seed';
 import { startBenchCollector } from './benchCollector';
 import { latencyChart } from './latencyChart';
@@ -108,6 +109,8 @@ type Variant = {
 type RunResult = {
   label: string;
   requests: number;
+  /** Requests the server finished in the window (the divisor of per-request costs). */
+  served: number;
   rps: number;
   p50: number;
   p95: number;
@@ -173,66 +176,33 @@ async function startServiceProcess(databaseUrl: string, v: Variant): Promise<Ser
 let pgCalls: (() => Promise<number>) | undefined;
 
 async function stats(url: string) {
-  const s = (await (await fetch(`${url}/internal/stats`)).json()) as {
-    cache?: { hits?: number; stale?: number; requests?: number };
-    db?: { queries?: number };
-  };
+  const get = async () =>
+    (await (await fetch(`${url}/internal/stats`)).json()) as {
+      http?: { requests?: number; inFlight?: number };
+      cache?: { hits?: number; stale?: number; requests?: number };
+      db?: { queries?: number };
+    };
+  // Snapshot only when nothing is in flight: a request cut off by the end of a run has run its
+  // queries but would not be counted among the requests.
+  let s = await get();
+  for (let i = 0; i < 50 && (s.http?.inFlight ?? 0) > 0; i++) {
+    await sleep(100);
+    s = await get();
+  }
   // A stale answer (stale-while-revalidate / grace) spared the database too: count it as a hit.
   const hits = (s.cache?.hits ?? 0) + (s.cache?.stale ?? 0);
   return {
+    served: s.http?.requests ?? 0,
     hits,
     misses: (s.cache?.requests ?? 0) - hits,
     queries: pgCalls ? await pgCalls() : (s.db?.queries ?? 0),
   };
 }
 
-/** The read/write mix: 90% reads over Zipf-distributed users, 10% writes. */
+/** The read/write mix (src/requestMix.ts) as autocannon requests. */
 function mixedRequests(ids: Map<string, string[]>, seed: number) {
-  const random = createRandom(seed);
-  const pickUser = zipf(USERS, ZIPF_S, random);
-  return [
-    {
-      setupRequest: (req: Record<string, unknown>) => {
-        const u = userId(pickUser());
-        const r = random();
-        if (r < 0.08) {
-          return {
-            ...req,
-            method: 'POST',
-            path: '/v1/memories',
-            headers: { 'content-type': 'application/json' },
-            // Content from the seed vocabulary: it shares lexemes with some searches, not all.
-            body: JSON.stringify({ user_id: u, content: memoryContent(random, Math.floor(random() * 1e9)) }),
-          };
-        }
-        const mine = ids.get(u) ?? [];
-        if (r < 0.1 && mine.length) {
-          const id = mine[Math.floor(random() * mine.length)];
-          return {
-            ...req,
-            method: 'PATCH',
-            path: `/v1/memories/${id}`,
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ metadata: { touched: Math.floor(random() * 1e6) } }),
-          };
-        }
-        if (r < 0.55)
-          return { ...req, method: 'GET', path: `/v1/memories?user_id=${u}&limit=20`, headers: {} };
-        if (r < 0.8) {
-          const q = SEARCH_TERMS[Math.floor(random() * SEARCH_TERMS.length)];
-          return {
-            ...req,
-            method: 'GET',
-            path: `/v1/memories/search?user_id=${u}&q=${q}&limit=10`,
-            headers: {},
-          };
-        }
-        const id = mine.length ? mine[Math.floor(random() * Math.min(mine.length, 20))] : undefined;
-        if (id) return { ...req, method: 'GET', path: `/v1/memories/${id}`, headers: {} };
-        return { ...req, method: 'GET', path: `/v1/memories?user_id=${u}&limit=20`, headers: {} };
-      },
-    },
-  ];
+  const next = createRequestMix({ users: USERS, zipfS: ZIPF_S, seed, ids });
+  return [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, ...next() }) }];
 }
 
 type LoadOpts = {
@@ -283,19 +253,21 @@ async function measure(
     const s0 = await stats(svc.url);
     const p0 = procStats(svc.child.pid as number);
     const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: requests(), seconds });
-    const p1 = procStats(svc.child.pid as number);
     const s1 = await stats(svc.url);
+    const p1 = procStats(svc.child.pid as number);
     const n = result.requests.total;
+    const served = s1.served - s0.served;
     const r: RunResult = {
       label: v.label,
       requests: n,
+      served,
       rps: n / seconds,
       p50: pct(latencies, 50),
       p95: pct(latencies, 95),
       p99: pct(latencies, 99),
       errors: result.errors + result.timeouts,
       non2xx: result.non2xx,
-      // The two /internal/stats calls themselves run no query.
+      // The /internal/stats calls themselves run no query and are not counted as served.
       dbQueries: s1.queries - s0.queries,
       cacheHits: s1.hits - s0.hits,
       cacheMisses: s1.misses - s0.misses,
@@ -304,7 +276,7 @@ async function measure(
       bytesPerResponse: n > 0 ? bytes / n : Number.NaN,
     };
     log(
-      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / n)}  cpu ${f2(r.cpuSeconds)} s  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
+      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / served)}  cpu ${f2(r.cpuSeconds)} s  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
     );
     return r;
   } finally {
@@ -356,11 +328,11 @@ function summarize(label: string, rs: RunResult[]): Summary {
     p50: median(rs.map((r) => r.p50)),
     p95: median(rs.map((r) => r.p95)),
     p99: median(rs.map((r) => r.p99)),
-    qPerReq: median(rs.map((r) => r.dbQueries / r.requests)),
+    qPerReq: median(rs.map((r) => r.dbQueries / r.served)),
     hitRate: median(
       rs.map((r) => (r.cacheHits + r.cacheMisses > 0 ? r.cacheHits / (r.cacheHits + r.cacheMisses) : 0)),
     ),
-    cpuPer10k: median(rs.map((r) => (r.cpuSeconds / r.requests) * 10_000)),
+    cpuPer10k: median(rs.map((r) => (r.cpuSeconds / r.served) * 10_000)),
     rssMb: median(rs.map((r) => r.peakRssMb)),
     bytes: median(rs.map((r) => r.bytesPerResponse)),
     non2xx: rs.reduce((a, r) => a + r.non2xx, 0),

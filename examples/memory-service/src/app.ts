@@ -98,6 +98,18 @@ export function createApp(deps: AppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // sendJson computes ETags only where a cached read makes them useful
+  // Requests answered and in flight (API routes only), for /internal/stats: the benchmark and the
+  // demo divide database queries and CPU by what the server actually finished.
+  const http = { requests: 0, inFlight: 0 };
+  app.use((req, res, next) => {
+    if (!req.path.startsWith('/v1/')) return next();
+    http.inFlight++;
+    res.once('close', () => {
+      http.inFlight--;
+      http.requests++;
+    });
+    next();
+  });
   app.use(requestLogger({ logger }));
 
   const body = express.json({ limit: Math.max(16_384, config.maxContentChars * 4 + 8192), strict: true });
@@ -132,7 +144,7 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/internal/stats', (_req, res) => {
-    res.json({ cache: { enabled: cache !== undefined, ...cache?.stats() }, ...deps.stats() });
+    res.json({ http, cache: { enabled: cache !== undefined, ...cache?.stats() }, ...deps.stats() });
   });
 
   app.post('/v1/memories', requireJson, body, async (req, res) => {

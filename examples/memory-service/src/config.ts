@@ -12,6 +12,8 @@ export type ServiceConfig = {
   cacheTtlSeconds: number;
   /** Keep hot entries in process memory too (an L1 in front of Redis, invalidated by pub/sub). */
   cacheL1: boolean;
+  /** Deadline of one Redis command of the cache; past it the read goes to PostgreSQL. */
+  cacheTimeoutMs: number;
   /** Largest accepted `content`, in characters. */
   maxContentChars: number;
   /** Largest page a list or search returns. */
@@ -53,6 +55,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     cachePrefix: env.MEM0_CACHE_PREFIX || 'memory-service:',
     cacheTtlSeconds: int(env, 'MEM0_CACHE_TTL_SECONDS', 300, 1),
     cacheL1: env.MEM0_CACHE_L1 !== 'off',
+    // Not 250 ms: on a saturated event loop the timer fires as late as the reply arrives, so a
+    // tight deadline trips the breaker exactly when the process is busiest and then sends
+    // every read to PostgreSQL. A hung Redis is still cut off within a second.
+    cacheTimeoutMs: int(env, 'MEM0_CACHE_TIMEOUT_MS', 1000, 10),
     maxContentChars: int(env, 'MEM0_MAX_CONTENT_CHARS', 8192, 1),
     maxPageSize: int(env, 'MEM0_MAX_PAGE_SIZE', 100, 1),
     defaultPageSize: int(env, 'MEM0_DEFAULT_PAGE_SIZE', 20, 1),

@@ -70,8 +70,8 @@ export async function startService(
   const connected = redis.connect().catch(() => undefined);
   await Promise.race([connected, new Promise((r) => setTimeout(r, 2000).unref())]);
 
-  // presets.redis: a 250 ms deadline and a breaker that opens after 5 consecutive failures, so
-  // a dead Redis costs microseconds per request and every read goes to PostgreSQL instead.
+  // presets.redis: a short deadline and a breaker that opens after 5 consecutive failures, so a
+  // dead Redis costs microseconds per request and every read goes to PostgreSQL instead.
   const cache = config.cacheEnabled
     ? createCache({
         redis,
@@ -79,7 +79,11 @@ export async function startService(
         prefix: config.cachePrefix,
         defaultTtl: config.cacheTtlSeconds * 1000,
         l1: config.cacheL1 ? { ttl: 5000, maxEntries: 20_000 } : false,
-        policy: presets.redis({ name: 'cache.memory-service', retry: false, timeoutMs: 250 }),
+        policy: presets.redis({
+          name: 'cache.memory-service',
+          retry: false,
+          timeoutMs: config.cacheTimeoutMs,
+        }),
         logger,
       })
     : undefined;
