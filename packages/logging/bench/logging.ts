@@ -182,7 +182,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', join(__dirname, '..')], {
     stdio: 'inherit',
   });
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
   const samples = new Map<Variant, Result[]>(VARIANTS.map((v) => [v, []]));
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
