@@ -392,6 +392,27 @@ function logs(): DashboardBuilder {
     );
 }
 
+/**
+ * rate() over the per-signal collector counters (`<prefix>_spans`, `_log_records`,
+ * `_metric_points`), each tagged with a `signal` label (and the counter it came from): rate()
+ * drops the metric name, so without the tags two signals of one component would collide.
+ */
+function perSignal(prefixes: string[]): string {
+  const signals: Array<[string, string]> = [
+    ['spans', 'traces'],
+    ['log_records', 'logs'],
+    ['metric_points', 'metrics'],
+  ];
+  return prefixes
+    .flatMap((prefix) =>
+      signals.map(
+        ([suffix, signal]) =>
+          `label_replace(label_replace(rate(${prefix}_${suffix}[${RI}]), "signal", "${signal}", "", ""), "counter", "${prefix}", "", "")`,
+      ),
+    )
+    .join(' or ');
+}
+
 function telemetryHealth(): DashboardBuilder {
   return base('mem0-telemetry-health', 'mem0 / Telemetry health', ['telemetry', 'collector'])
     .withVariable(serviceVariable('target_info'))
@@ -411,23 +432,23 @@ function telemetryHealth(): DashboardBuilder {
     .withPanel(
       timeseries('Collector: accepted vs refused (receiver)', 'short', [
         {
-          expr: `sum by (receiver) (rate({__name__=~"otelcol_receiver_accepted_(spans|log_records|metric_points)(_total)?"}[${RI}]))`,
-          legend: 'accepted {{receiver}}',
+          expr: `sum by (receiver, signal) (${perSignal(['otelcol_receiver_accepted'])})`,
+          legend: 'accepted {{signal}}',
         },
         {
-          expr: `sum by (receiver) (rate({__name__=~"otelcol_receiver_refused_(spans|log_records|metric_points)(_total)?"}[${RI}])) or sum by (receiver) (rate({__name__=~"otelcol_receiver_accepted_(spans|log_records|metric_points)(_total)?"}[${RI}])) * 0`,
-          legend: 'refused {{receiver}}',
+          expr: `sum by (receiver, signal) (${perSignal(['otelcol_receiver_refused'])}) or sum by (receiver, signal) (${perSignal(['otelcol_receiver_accepted'])}) * 0`,
+          legend: 'refused {{signal}}',
         },
       ]),
     )
     .withPanel(
       timeseries('Collector: exported vs failed', 'short', [
         {
-          expr: `sum by (exporter) (rate({__name__=~"otelcol_exporter_sent_(spans|log_records|metric_points)(_total)?"}[${RI}]))`,
+          expr: `sum by (exporter, signal) (${perSignal(['otelcol_exporter_sent'])})`,
           legend: 'sent {{exporter}}',
         },
         {
-          expr: `sum by (exporter) (rate({__name__=~"otelcol_exporter_(send_failed|enqueue_failed)_(spans|log_records|metric_points)(_total)?"}[${RI}])) or sum by (exporter) (rate({__name__=~"otelcol_exporter_sent_(spans|log_records|metric_points)(_total)?"}[${RI}])) * 0`,
+          expr: `sum by (exporter, signal) (${perSignal(['otelcol_exporter_send_failed', 'otelcol_exporter_enqueue_failed'])}) or sum by (exporter, signal) (${perSignal(['otelcol_exporter_sent'])}) * 0`,
           legend: 'failed {{exporter}}',
         },
       ]),
