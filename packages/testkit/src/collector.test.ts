@@ -29,7 +29,14 @@ function spanPayload(traceId: string, service: string) {
                 kind: 2,
                 startTimeUnixNano: t,
                 endTimeUnixNano: t,
-                attributes: [{ key: 'http.route', value: { stringValue: '/things/:id' } }],
+                attributes: [
+                  { key: 'http.route', value: { stringValue: '/things/:id' } },
+                  { key: 'http.method', value: { stringValue: 'GET' } },
+                  { key: 'url.full', value: { stringValue: 'http://h/things/1?token=abc123&page=2' } },
+                  { key: 'user.password', value: { stringValue: 'hunter2' } },
+                  { key: 'peer.note', value: { stringValue: 'via redis://app:s3cret@cache:6379/0' } },
+                  { key: 'http.request.header.authorization', value: { stringValue: 'Bearer abcdefghijkl' } },
+                ],
               },
               {
                 traceId,
@@ -92,6 +99,13 @@ describe('collector helpers', () => {
     // The shipped config drops health-check spans and stamps deployment.environment.
     expect(spans.map((s) => s.name)).toEqual(['GET /things/:id']);
     expect(spans[0]?.resource['deployment.environment']).toBe('development');
+    // Collector-side redaction and normalisation (second line after the SDK).
+    const a = spans[0]?.attributes ?? {};
+    expect(a['url.full']).toBe('http://h/things/1?token=[REDACTED]&page=2');
+    expect(a['user.password']).toBe('****');
+    expect(String(a['peer.note'])).not.toContain('s3cret');
+    expect(a['http.request.header.authorization']).toBeUndefined();
+    expect(a['http.request.method']).toBe('GET');
     expect(col.rssKiB()).toBeGreaterThan(1000);
     expect(await col.selfMetric('otelcol_receiver_accepted_spans', { transport: 'http' })).toBe(2);
 
