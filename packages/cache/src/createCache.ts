@@ -68,7 +68,11 @@ export type CacheOptions = {
   negativeTtl?: number;
   /** Cross-process lock on a miss: `false` to disable; `ttl` bounds a crashed holder, `wait` bounds waiting before loading anyway (defaults 10 000 / 2 000). */
   lock?: false | { ttl?: number; wait?: number };
-  /** Redis command timeout of the default policy (default 250); a slower command counts as a failure for the breaker. */
+  /**
+   * Redis command timeout of the default policy (default 500, twice presets.redis'): a slower
+   * command counts as a failure for the breaker. Timers fire late on a saturated event loop,
+   * and a breaker tripped by that lag would send every read to the database at the worst time.
+   */
   commandTimeout?: number;
   /**
    * Resilience policy around every Redis command (from @mem0-stack/resilience). Default
@@ -227,7 +231,7 @@ export class Cache {
       throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: maxKeyLength must be ≥ 100');
     this.#tombTtl = positive('tombstoneTtl', o.tombstoneTtl ?? 60_000);
     this.#versionTtl = positive('versionTtl', o.versionTtl ?? 24 * 3600_000);
-    const timeoutMs = positive('commandTimeout', o.commandTimeout ?? 250);
+    const timeoutMs = positive('commandTimeout', o.commandTimeout ?? 500);
     this.#serializer = o.serializer ?? jsonSerializer;
     this.#codec = this.#codecOf(this.#serializer);
     this.#logger = o.logger;
