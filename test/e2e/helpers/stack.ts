@@ -110,6 +110,9 @@ export async function startStack(opts: { collectorEnv?: Record<string, string> }
       port: promPort,
       config: prometheusConfig(collector, promPort),
       files: { 'rules/mem0-alerts.yml': rules },
+      // The suite restarts Prometheus on purpose; restore pending `for:` state of alerts on
+      // restart (the default 10 m grace period would reset the 1 m breaker alert).
+      args: ['--rules.alert.for-grace-period=1s'],
     });
     started.push(prom);
 
