@@ -8,15 +8,7 @@ import { Guard } from './internal/guard';
 import { KeySpace, limitKey } from './internal/keys';
 import { type L1Entry, Lru } from './internal/lru';
 import { PendingInvalidations } from './internal/pending';
-import {
-  CAS_WRITE,
-  DEL_IF_ID,
-  ENTRY_CAS,
-  INVALIDATE_TAG,
-  SET_TAGGED,
-  TAG_REGISTER,
-  UNLOCK,
-} from './internal/scripts';
+import { RedisProtocol } from './internal/redisProtocol';
 import { type RedisClientLike, type RedisClusterLike, Store } from './internal/store';
 import {
   markSpan,
@@ -141,6 +133,7 @@ export class Cache {
   readonly #keys: KeySpace;
   readonly #store: Store;
   readonly #guard: Guard;
+  readonly #proto: RedisProtocol;
   readonly #l1: Lru | undefined;
   readonly #l1Ttl: number;
   readonly #bus: Bus | undefined;
@@ -241,6 +234,11 @@ export class Cache {
       this.#store,
       o.policy === false ? undefined : (o.policy ?? Guard.defaultPolicy(o.name, timeoutMs)),
     );
+    this.#proto = new RedisProtocol(this.#store, this.#keys, this.#guard, {
+      tombstoneTtl: this.#tombTtl,
+      versionTtl: this.#versionTtl,
+      onError: (err) => this.#redisFailed(err),
+    });
     if (o.l1) {
       const l1 = o.l1 === true ? {} : o.l1;
       this.#l1 = new Lru(
@@ -481,7 +479,7 @@ export class Cache {
     let ok = false;
     if (this.#guard.available()) {
       try {
-        await this.#guard.run(() => this.#plainWrite(lk, enc.raw, enc.px, o.tags));
+        await this.#guard.run(() => this.#proto.plainWrite(lk, enc.raw, enc.px, o.tags));
         ok = true;
       } catch (err) {
         this.#redisFailed(err);
@@ -532,7 +530,7 @@ export class Cache {
         await this.#guard.run(() =>
           Promise.all([
             this.#store.setMany(plain),
-            ...tagged.map((t) => this.#plainWrite(t.lk, t.raw, t.px, t.tags)),
+            ...tagged.map((t) => this.#proto.plainWrite(t.lk, t.raw, t.px, t.tags)),
           ]),
         );
         ok = true;
@@ -566,7 +564,7 @@ export class Cache {
     this.#localInvalidate((k) => list.includes(k));
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'key', 'local', list.length);
-    const ok = await this.#applyKeyDeletes(list);
+    const ok = await this.#proto.deleteKeys(list);
     // Again after Redis: calls made meanwhile may have copied the old value into L1 or joined a load.
     this.#localInvalidate((k) => list.includes(k));
     if (!ok) this.#pending.addKeys(list);
@@ -586,7 +584,7 @@ export class Cache {
     this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'tag', 'local', list.length);
-    const ok = await this.#applyTagInvalidation(list);
+    const ok = await this.#proto.invalidateTags(list);
     this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
     if (!ok) this.#pending.addTags(list);
     this.#publish({ o: this.#origin, t: list });
@@ -604,7 +602,7 @@ export class Cache {
     this.#localInvalidate((k) => k.startsWith(prefix));
     this.#n.invalidations++;
     recordInvalidation(this.name, 'prefix', 'local');
-    const ok = await this.#applyPrefixClear(prefix);
+    const ok = await this.#proto.clearPrefix(prefix);
     this.#localInvalidate((k) => k.startsWith(prefix));
     if (!ok) this.#pending.addPrefix(prefix);
     this.#publish({ o: this.#origin, p: prefix });
@@ -766,7 +764,7 @@ export class Cache {
         if (h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h)) {
           const d = this.#decode(lk, snap.raw, options?.serializer, options?.validate);
           if (d !== undefined && d !== 'corrupt') {
-            if (snap.locked) this.#unlock(lockKey, token);
+            if (snap.locked) this.#proto.unlock(lockKey, token);
             this.#fillL1(lk, d.h, d.value, undefined, flight.gen);
             return { value: d.value, result: 'hit', tier: 'l2' };
           }
@@ -788,7 +786,7 @@ export class Cache {
     } catch (err) {
       recordLoad(this.name, (performance.now() - started) / 1000, false);
       this.#n.loadErrors++;
-      if (snap.locked) this.#unlock(lockKey, token);
+      if (snap.locked) this.#proto.unlock(lockKey, token);
       if (graced !== undefined) {
         this.#setBackoff(lk);
         this.#log('warn', 'cache loader failed; serving the previous value (grace)', err, key);
@@ -810,7 +808,7 @@ export class Cache {
     if (enc !== undefined && took < this.#tombTtl) {
       try {
         written = await this.#guard.run(() =>
-          this.#versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags),
+          this.#proto.versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags),
         );
       } catch (err) {
         this.#redisFailed(err);
@@ -818,7 +816,7 @@ export class Cache {
       }
       if (written !== 1) this.#n.writesRefused++;
     }
-    if (snap.locked) this.#unlock(lockKey, token);
+    if (snap.locked) this.#proto.unlock(lockKey, token);
     // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
     if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
     return { value, result: 'miss', tier: 'l2' };
@@ -931,6 +929,13 @@ export class Cache {
         ]),
       );
       if (!locked) return;
+      try {
+        await refresh(versions);
+      } finally {
+        if (useLock) this.#proto.unlock(lockKey, token);
+      }
+    };
+    const refresh = async (versions: Array<string | null>) => {
       const started = performance.now();
       this.#n.loads++;
       let value: unknown;
@@ -939,7 +944,6 @@ export class Cache {
       } catch (err) {
         recordLoad(this.name, (performance.now() - started) / 1000, false);
         this.#n.loadErrors++;
-        if (useLock) this.#unlock(lockKey, token);
         this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
         return;
       }
@@ -949,7 +953,7 @@ export class Cache {
       let written = 0;
       if (enc !== undefined && took < this.#tombTtl) {
         written = await this.#guard.run(() =>
-          this.#versionedWrite(
+          this.#proto.versionedWrite(
             lk,
             enc.raw,
             enc.px,
@@ -960,7 +964,6 @@ export class Cache {
         );
         if (written !== 1) this.#n.writesRefused++;
       }
-      if (useLock) this.#unlock(lockKey, token);
       if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, o.tags, gen);
     };
     run()
@@ -1130,148 +1133,20 @@ export class Cache {
     l1.set(lk, e);
   }
 
-  // ---------------------------------------------------------------- internals: redis writes
-
-  /** Last-write-wins set (explicit `set`/`mset`), registering tags. */
-  async #plainWrite(lk: string, raw: string, px: number, tags: readonly string[] | undefined): Promise<void> {
-    const ek = this.#keys.entry(lk);
-    if (tags === undefined) return this.#store.set(ek, raw, px);
-    if (!this.#store.cluster) {
-      await this.#store.eval(SET_TAGGED, [ek, ...tags.map((t) => this.#keys.tagSet(t))], [raw, String(px)]);
-      return;
-    }
-    await this.#store.set(ek, raw, px);
-    await Promise.all(
-      tags.map((t) =>
-        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(t), this.#keys.tagSet(t)], [ek, String(px)]),
-      ),
-    );
-  }
-
-  /**
-   * The write of a load: refused when the entry, the namespace epoch or a tag version changed
-   * since the loader started. One atomic script on a standalone server; on a cluster, write then
-   * register in each tag's slot and undo the write if a version moved (the invalidation then
-   * either sees our key in the tag set or we see its new version).
-   * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
-   */
-  async #versionedWrite(
-    lk: string,
-    raw: string,
-    px: number,
-    expectedId: string,
-    versions: string[],
-    tags: readonly string[] | undefined,
-  ): Promise<number> {
-    const ek = this.#keys.entry(lk);
-    const t = tags ?? [];
-    if (!this.#store.cluster) {
-      const keys = [
-        ek,
-        this.#keys.epoch,
-        ...t.map((x) => this.#keys.tagVersion(x)),
-        ...t.map((x) => this.#keys.tagSet(x)),
-      ];
-      const args = [expectedId, ...versions, raw, String(px), String(t.length)];
-      return Number(await this.#store.eval(CAS_WRITE, keys, args));
-    }
-    const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
-    if (set !== 1) return set;
-    const id = raw.slice(3, raw.indexOf('|', 3));
-    const [epoch, ...now] = await Promise.all([
-      this.#store.get(this.#keys.epoch),
-      ...t.map((x) =>
-        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(x), this.#keys.tagSet(x)], [ek, String(px)]),
-      ),
-    ]);
-    const moved = (epoch ?? '') !== versions[0] || now.some((v, i) => String(v ?? '') !== versions[i + 1]);
-    if (!moved) return 1;
-    await this.#store.eval(DEL_IF_ID, [ek], [id]);
-    return -1;
-  }
-
-  #unlock(lockKey: string, token: string): void {
-    this.#guard
-      .run(() => this.#store.eval(UNLOCK, [lockKey], [token]))
-      .catch((err) => this.#redisFailed(err));
-  }
-
-  async #applyKeyDeletes(lks: string[]): Promise<boolean> {
-    if (!this.#guard.available()) return false;
-    const now = Date.now();
-    const items = lks.map((lk) => {
-      const id = `d${(this.#lockSeq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-      return {
-        key: this.#keys.entry(lk),
-        value: encodeEntry(id, now, now, now, 'T', '-', undefined, ''),
-        px: this.#tombTtl,
-      };
-    });
-    try {
-      await this.#guard.run(() => this.#store.setMany(items));
-      return true;
-    } catch (err) {
-      this.#redisFailed(err);
-      return false;
-    }
-  }
-
-  async #applyTagInvalidation(tags: string[]): Promise<boolean> {
-    if (!this.#guard.available()) return false;
-    try {
-      const members = await this.#guard.run(() =>
-        Promise.all(
-          tags.map((t) =>
-            this.#store.eval(
-              INVALIDATE_TAG,
-              [this.#keys.tagVersion(t), this.#keys.tagSet(t)],
-              [this.#nonce(), String(this.#versionTtl)],
-            ),
-          ),
-        ),
-      );
-      const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
-      // One deadline per chunk: a big tag must not look like a slow Redis.
-      const chunks: string[][] = [];
-      for (let i = 0; i < keys.length; i += 500) chunks.push(keys.slice(i, i + 500));
-      await Promise.all(chunks.map((c) => this.#guard.run(() => this.#store.del(c))));
-      return true;
-    } catch (err) {
-      this.#redisFailed(err);
-      return false;
-    }
-  }
-
-  async #applyPrefixClear(prefix: string): Promise<boolean> {
-    if (!this.#guard.available()) return false;
-    try {
-      await this.#guard.run(() => this.#store.set(this.#keys.epoch, this.#nonce(), this.#versionTtl));
-      await this.#store.scanDelete(this.#keys.entryPattern(prefix), (fn) => this.#guard.run(fn));
-      return true;
-    } catch (err) {
-      this.#redisFailed(err);
-      return false;
-    }
-  }
-
-  #nonce(): string {
-    return `${Date.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
-  }
-
   /** Replays invalidations that failed while Redis was away. */
   #replay(): void {
     if (this.#replaying !== undefined || this.#pending.empty) return;
     const p = this.#pending;
     this.#replaying = (async () => {
       if (p.all) {
-        if (await this.#applyPrefixClear('')) p.all = false;
+        if (await this.#proto.clearPrefix('')) p.all = false;
         return;
       }
       const keys = [...p.keys];
-      if (keys.length > 0 && (await this.#applyKeyDeletes(keys))) for (const k of keys) p.keys.delete(k);
+      if (keys.length > 0 && (await this.#proto.deleteKeys(keys))) for (const k of keys) p.keys.delete(k);
       const tags = [...p.tags];
-      if (tags.length > 0 && (await this.#applyTagInvalidation(tags))) for (const t of tags) p.tags.delete(t);
-      for (const pre of [...p.prefixes]) if (await this.#applyPrefixClear(pre)) p.prefixes.delete(pre);
+      if (tags.length > 0 && (await this.#proto.invalidateTags(tags))) for (const t of tags) p.tags.delete(t);
+      for (const pre of [...p.prefixes]) if (await this.#proto.clearPrefix(pre)) p.prefixes.delete(pre);
     })()
       .catch((err) => this.#redisFailed(err))
       .finally(() => {

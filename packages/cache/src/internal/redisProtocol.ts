@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { encodeEntry } from './envelope';
+import type { Guard } from './guard';
+import type { KeySpace } from './keys';
+import { CAS_WRITE, DEL_IF_ID, ENTRY_CAS, INVALIDATE_TAG, SET_TAGGED, TAG_REGISTER, UNLOCK } from './scripts';
+import type { Store } from './store';
+
+/**
+ * The Redis side of the cache's consistency protocol: versioned writes of loads, tagged
+ * last-write-wins sets, tombstones, tag and namespace versions. Every call goes through the
+ * guard; the invalidation methods resolve false (never throw) when Redis is unreachable.
+ */
+export class RedisProtocol {
+  readonly #store: Store;
+  readonly #keys: KeySpace;
+  readonly #guard: Guard;
+  readonly #tombTtl: number;
+  readonly #versionTtl: number;
+  readonly #onError: (err: unknown) => void;
+  #seq = 0;
+
+  constructor(
+    store: Store,
+    keys: KeySpace,
+    guard: Guard,
+    o: { tombstoneTtl: number; versionTtl: number; onError: (err: unknown) => void },
+  ) {
+    this.#store = store;
+    this.#keys = keys;
+    this.#guard = guard;
+    this.#tombTtl = o.tombstoneTtl;
+    this.#versionTtl = o.versionTtl;
+    this.#onError = o.onError;
+  }
+
+  /** Last-write-wins set (explicit `set`/`mset`), registering tags. Not guarded: callers wrap it. */
+  async plainWrite(lk: string, raw: string, px: number, tags: readonly string[] | undefined): Promise<void> {
+    const ek = this.#keys.entry(lk);
+    if (tags === undefined) return this.#store.set(ek, raw, px);
+    if (!this.#store.cluster) {
+      await this.#store.eval(SET_TAGGED, [ek, ...tags.map((t) => this.#keys.tagSet(t))], [raw, String(px)]);
+      return;
+    }
+    await this.#store.set(ek, raw, px);
+    await Promise.all(
+      tags.map((t) =>
+        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(t), this.#keys.tagSet(t)], [ek, String(px)]),
+      ),
+    );
+  }
+
+  /**
+   * The write of a load: refused when the entry, the namespace epoch or a tag version changed
+   * since the loader started. One atomic script on a standalone server; on a cluster, write then
+   * register in each tag's slot and undo the write if a version moved (the invalidation then
+   * either sees our key in the tag set or we see its new version).
+   * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
+   */
+  async versionedWrite(
+    lk: string,
+    raw: string,
+    px: number,
+    expectedId: string,
+    versions: string[],
+    tags: readonly string[] | undefined,
+  ): Promise<number> {
+    const ek = this.#keys.entry(lk);
+    const t = tags ?? [];
+    if (!this.#store.cluster) {
+      const keys = [
+        ek,
+        this.#keys.epoch,
+        ...t.map((x) => this.#keys.tagVersion(x)),
+        ...t.map((x) => this.#keys.tagSet(x)),
+      ];
+      const args = [expectedId, ...versions, raw, String(px), String(t.length)];
+      return Number(await this.#store.eval(CAS_WRITE, keys, args));
+    }
+    const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
+    if (set !== 1) return set;
+    const id = raw.slice(3, raw.indexOf('|', 3));
+    const [epoch, ...now] = await Promise.all([
+      this.#store.get(this.#keys.epoch),
+      ...t.map((x) =>
+        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(x), this.#keys.tagSet(x)], [ek, String(px)]),
+      ),
+    ]);
+    const moved = (epoch ?? '') !== versions[0] || now.some((v, i) => String(v ?? '') !== versions[i + 1]);
+    if (!moved) return 1;
+    await this.#store.eval(DEL_IF_ID, [ek], [id]);
+    return -1;
+  }
+
+  /** Releases a lock we own, in the background. */
+  unlock(lockKey: string, token: string): void {
+    this.#guard.run(() => this.#store.eval(UNLOCK, [lockKey], [token])).catch((err) => this.#onError(err));
+  }
+
+  /** Tombstones for `lks` (user keys): loads that started before cannot write back. */
+  async deleteKeys(lks: string[]): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    const now = Date.now();
+    const items = lks.map((lk) => {
+      const id = `d${(this.#seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      return {
+        key: this.#keys.entry(lk),
+        value: encodeEntry(id, now, now, now, 'T', '-', undefined, ''),
+        px: this.#tombTtl,
+      };
+    });
+    try {
+      await this.#guard.run(() => this.#store.setMany(items));
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      return false;
+    }
+  }
+
+  /** New random version per tag, then deletes the tag set's members. */
+  async invalidateTags(tags: string[]): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    try {
+      const members = await this.#guard.run(() =>
+        Promise.all(
+          tags.map((t) =>
+            this.#store.eval(
+              INVALIDATE_TAG,
+              [this.#keys.tagVersion(t), this.#keys.tagSet(t)],
+              [this.#nonce(), String(this.#versionTtl)],
+            ),
+          ),
+        ),
+      );
+      const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
+      // One deadline per chunk: a big tag must not look like a slow Redis.
+      const chunks: string[][] = [];
+      for (let i = 0; i < keys.length; i += 500) chunks.push(keys.slice(i, i + 500));
+      await Promise.all(chunks.map((c) => this.#guard.run(() => this.#store.del(c))));
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      return false;
+    }
+  }
+
+  /** New namespace epoch (refuses every load in flight), then SCAN + UNLINK of matching entries. */
+  async clearPrefix(prefix: string): Promise<boolean> {
+    if (!this.#guard.available()) return false;
+    try {
+      await this.#guard.run(() => this.#store.set(this.#keys.epoch, this.#nonce(), this.#versionTtl));
+      await this.#store.scanDelete(this.#keys.entryPattern(prefix), (fn) => this.#guard.run(fn));
+      return true;
+    } catch (err) {
+      this.#onError(err);
+      return false;
+    }
+  }
+
+  #nonce(): string {
+    return `${Date.now().toString(36)}.${randomBytes(6).toString('base64url')}`;
+  }
+}
