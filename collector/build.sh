@@ -27,7 +27,10 @@ fi
 
 echo "collector: building $BIN with ocb $OCB_VERSION"
 rm -f "$STAMP"
-# -trimpath keeps the binary reproducible; -s -w drop symbol tables (smaller, faster link).
+# -s -w drop symbol tables (smaller binary, faster link). VCS stamping is off: _build/ sits in
+# this repository's work tree, and stamping would fail on a tree git cannot read.
+: "${GOFLAGS:=-buildvcs=false}"
+export GOFLAGS
 "$OCB" --config builder-config.yaml --ldflags '-s -w'
 "$BIN" --version
 echo "$hash" > "$STAMP"
