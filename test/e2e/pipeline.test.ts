@@ -261,8 +261,11 @@ describe('chaos: the collector is killed mid-load and restarted', () => {
 
     const results = { ok: 0, failed: [] as string[] };
     const deadline = Date.now() + 20_000;
+    // A steady ~150 requests/s (6 workers, one request per 40 ms each at most), so the figure
+    // does not depend on how fast this machine happens to be.
     const worker = async (w: number) => {
       for (let i = 0; Date.now() < deadline; i++) {
+        const t0 = Date.now();
         try {
           const r = await call(`/items/${((w * 31 + i) % 100) + 1}`);
           if (r.status === 200) results.ok++;
@@ -270,6 +273,8 @@ describe('chaos: the collector is killed mid-load and restarted', () => {
         } catch (err) {
           results.failed.push(String(err));
         }
+        const wait = 40 - (Date.now() - t0);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       }
     };
     const load = Promise.all(Array.from({ length: 6 }, (_, w) => worker(w)));
