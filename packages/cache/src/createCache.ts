@@ -653,11 +653,13 @@ export class Cache {
   }
 
   /**
-   * Resolves when the invalidation bus is subscribed (immediately without pub/sub).
+   * Resolves when the invalidation bus is subscribed (immediately without L1), or when
+   * subscribing failed (Redis down at start: the cache works without the bus meanwhile and
+   * node-redis keeps reconnecting). Never rejects.
    * @example await cache.ready();
    */
   async ready(): Promise<void> {
-    await this.#bus?.ready;
+    await this.#bus?.ready.catch(() => undefined);
   }
 
   /**

@@ -171,3 +171,35 @@ test('a client that is not connected: every call goes to the loader without wait
   expect(await cache.get('k')).toBeUndefined();
   expect(cache.stats().errors).toBe(201);
 });
+
+test('created while Redis is down: the loader answers (L1 keeps its results), then Redis takes over', async () => {
+  await server.stop();
+  const { createClient } = await import('redis');
+  const late = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } });
+  late.on('error', () => {});
+  const connecting = late.connect().catch(() => undefined);
+  const cache = createCache({
+    redis: late as never,
+    name: 'late',
+    defaultTtl: 60_000,
+    l1: { ttl: 200 },
+    logger: { warn: () => {}, debug: () => {} },
+  });
+  caches.push(cache);
+  try {
+    let loads = 0;
+    const loader = async () => ++loads;
+    expect(await cache.getOrSet('k', loader)).toBe(1);
+    expect(await cache.getOrSet('k', loader)).toBe(1); // L1 copy of the loader's result
+    expect(cache.stats()).toMatchObject({ errors: 1, l1Hits: 1 });
+    await server.start();
+    await connecting;
+    await waitFor(() => late.isReady, { timeoutMs: 10_000, what: 'late client connected' });
+    await cache.ready();
+    await sleep(250); // the L1 copy expires
+    expect(await cache.getOrSet('k', loader)).toBe(2); // a real miss, now written to Redis
+    expect(await late.exists('cache:late:e:{k}')).toBe(1);
+  } finally {
+    late.destroy();
+  }
+});
