@@ -79,12 +79,20 @@ export class RedisProtocol {
     const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
     if (set !== 1) return set;
     const id = raw.slice(3, raw.indexOf('|', 3));
-    const [epoch, ...now] = await Promise.all([
-      this.#store.get(this.#keys.epoch),
-      ...t.map((x) =>
-        this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(x), this.#keys.tagSet(x)], [ek, String(px)]),
-      ),
-    ]);
+    let epoch: unknown;
+    let now: unknown[];
+    try {
+      [epoch, ...now] = await Promise.all([
+        this.#store.get(this.#keys.epoch),
+        ...t.map((x) =>
+          this.#store.eval(TAG_REGISTER, [this.#keys.tagVersion(x), this.#keys.tagSet(x)], [ek, String(px)]),
+        ),
+      ]);
+    } catch (err) {
+      // Written but maybe not registered in every tag set: an invalidation could miss it. Undo.
+      await this.#store.eval(DEL_IF_ID, [ek], [id]).catch(() => undefined);
+      throw err;
+    }
     const moved = (epoch ?? '') !== versions[0] || now.some((v, i) => String(v ?? '') !== versions[i + 1]);
     if (!moved) return 1;
     await this.#store.eval(DEL_IF_ID, [ek], [id]);
