@@ -3,6 +3,7 @@ import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-st
 import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ServiceConfig } from './config';
+import type { Inflight } from './inflight';
 import type { Memory, MemoryRepository, SearchPlan } from './memoryRepository';
 import { selectFields, sendJson } from './sendJson';
 import { createValidators } from './validation';
@@ -20,6 +21,8 @@ export type AppDeps = {
   checkRedis(): Promise<boolean>;
   /** Extra counters for /internal/stats. */
   stats(): Record<string, unknown>;
+  /** Counts running route handlers (shutdown waits for them). */
+  inflight: Inflight;
 };
 
 /**
@@ -100,16 +103,12 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false); // sendJson computes ETags only where a cached read makes them useful
   // Requests answered and in flight (API routes only), for /internal/stats: the benchmark and the
   // demo divide database queries and CPU by what the server actually finished.
-  const http = { requests: 0, inFlight: 0 };
+  let served = 0;
   app.use((req, res, next) => {
-    if (!req.path.startsWith('/v1/')) return next();
-    http.inFlight++;
-    res.once('close', () => {
-      http.inFlight--;
-      http.requests++;
-    });
+    if (req.path.startsWith('/v1/')) res.once('close', () => served++);
     next();
   });
+  const track = deps.inflight.track;
   app.use(requestLogger({ logger }));
 
   const body = express.json({ limit: Math.max(16_384, config.maxContentChars * 4 + 8192), strict: true });
@@ -144,76 +143,104 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.get('/internal/stats', (_req, res) => {
-    res.json({ http, cache: { enabled: cache !== undefined, ...cache?.stats() }, ...deps.stats() });
-  });
-
-  app.post('/v1/memories', requireJson, body, async (req, res) => {
-    const input = v.createBody(req.body);
-    const { memory, lexemes } = await repo.create(input.user_id, input.content, input.metadata ?? {});
-    const u = memory.user_id;
-    await invalidate([
-      tags.lists(u),
-      tags.anySearch(u),
-      ...(lexemes.length > MAX_LEXEME_TAGS ? [tags.searches(u)] : lexemes.map((l) => tags.lexeme(u, l))),
-    ]);
-    logger.event('memory.created', {
-      'memory.id': memory.id,
-      'user.id': memory.user_id,
-      'memory.size': input.content.length,
+    res.json({
+      http: { requests: served, inFlight: deps.inflight.active },
+      cache: { enabled: cache !== undefined, ...cache?.stats() },
+      ...deps.stats(),
     });
-    res.setHeader('location', `/v1/memories/${memory.id}`);
-    await sendJson(req, res, 201, memory, send);
   });
 
-  app.get('/v1/memories', async (req, res) => {
-    const q = v.listQuery(req.query);
-    const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [tags.lists(q.userId)], () =>
-      repo.list(q.userId, q.limit, q.after),
-    );
-    const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
-    await sendJson(req, res, 200, out, { ...send, etag: true });
-  });
+  app.post(
+    '/v1/memories',
+    requireJson,
+    body,
+    track(async (req: Request, res: Response) => {
+      const input = v.createBody(req.body);
+      const { memory, lexemes } = await repo.create(input.user_id, input.content, input.metadata ?? {});
+      const u = memory.user_id;
+      await invalidate([
+        tags.lists(u),
+        tags.anySearch(u),
+        ...(lexemes.length > MAX_LEXEME_TAGS ? [tags.searches(u)] : lexemes.map((l) => tags.lexeme(u, l))),
+      ]);
+      logger.event('memory.created', {
+        'memory.id': memory.id,
+        'user.id': memory.user_id,
+        'memory.size': input.content.length,
+      });
+      res.setHeader('location', `/v1/memories/${memory.id}`);
+      await sendJson(req, res, 201, memory, send);
+    }),
+  );
 
-  app.get('/v1/memories/search', async (req, res) => {
-    const q = v.searchQuery(req.query);
-    const items = await cached(`search:${q.userId}:${q.limit}:${q.q}`, await searchTags(q.userId, q.q), () =>
-      repo.search(q.userId, q.q, q.limit),
-    );
-    const out = { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items };
-    await sendJson(req, res, 200, out, { ...send, etag: true });
-  });
+  app.get(
+    '/v1/memories',
+    track(async (req: Request, res: Response) => {
+      const q = v.listQuery(req.query);
+      const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [tags.lists(q.userId)], () =>
+        repo.list(q.userId, q.limit, q.after),
+      );
+      const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
+      await sendJson(req, res, 200, out, { ...send, etag: true });
+    }),
+  );
 
-  app.get('/v1/memories/:id', async (req, res) => {
-    const id = v.id(req.params.id as string);
-    const { fields } = v.itemQuery(req.query);
-    // undefined = "not found", which the cache keeps briefly (negative caching).
-    const memory = await cached<Memory | undefined>(`mem:${id}`, [tags.memory(id)], () => repo.get(id));
-    if (!memory) throw memoryNotFound(id);
-    await sendJson(req, res, 200, selectFields(memory, fields), { ...send, etag: true });
-  });
+  app.get(
+    '/v1/memories/search',
+    track(async (req: Request, res: Response) => {
+      const q = v.searchQuery(req.query);
+      const items = await cached(
+        `search:${q.userId}:${q.limit}:${q.q}`,
+        await searchTags(q.userId, q.q),
+        () => repo.search(q.userId, q.q, q.limit),
+      );
+      const out = { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items };
+      await sendJson(req, res, 200, out, { ...send, etag: true });
+    }),
+  );
 
-  app.patch('/v1/memories/:id', requireJson, body, async (req, res) => {
-    const id = v.id(req.params.id as string);
-    const patch = v.patchBody(req.body);
-    const memory = await repo.update(id, patch);
-    if (!memory) throw memoryNotFound(id);
-    await invalidate([tags.memory(id), tags.lists(memory.user_id), tags.searches(memory.user_id)]);
-    logger.event('memory.updated', {
-      'memory.id': id,
-      'user.id': memory.user_id,
-      'memory.fields': Object.keys(patch),
-    });
-    await sendJson(req, res, 200, memory, send);
-  });
+  app.get(
+    '/v1/memories/:id',
+    track(async (req: Request, res: Response) => {
+      const id = v.id(req.params.id as string);
+      const { fields } = v.itemQuery(req.query);
+      // undefined = "not found", which the cache keeps briefly (negative caching).
+      const memory = await cached<Memory | undefined>(`mem:${id}`, [tags.memory(id)], () => repo.get(id));
+      if (!memory) throw memoryNotFound(id);
+      await sendJson(req, res, 200, selectFields(memory, fields), { ...send, etag: true });
+    }),
+  );
 
-  app.delete('/v1/memories/:id', async (req, res) => {
-    const id = v.id(req.params.id as string);
-    const userId = await repo.delete(id);
-    if (userId === undefined) throw memoryNotFound(id);
-    await invalidate([tags.memory(id), tags.lists(userId), tags.searches(userId)]);
-    logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
-    res.status(204).end();
-  });
+  app.patch(
+    '/v1/memories/:id',
+    requireJson,
+    body,
+    track(async (req: Request, res: Response) => {
+      const id = v.id(req.params.id as string);
+      const patch = v.patchBody(req.body);
+      const memory = await repo.update(id, patch);
+      if (!memory) throw memoryNotFound(id);
+      await invalidate([tags.memory(id), tags.lists(memory.user_id), tags.searches(memory.user_id)]);
+      logger.event('memory.updated', {
+        'memory.id': id,
+        'user.id': memory.user_id,
+        'memory.fields': Object.keys(patch),
+      });
+      await sendJson(req, res, 200, memory, send);
+    }),
+  );
+
+  app.delete(
+    '/v1/memories/:id',
+    track(async (req: Request, res: Response) => {
+      const id = v.id(req.params.id as string);
+      const userId = await repo.delete(id);
+      if (userId === undefined) throw memoryNotFound(id);
+      await invalidate([tags.memory(id), tags.lists(userId), tags.searches(userId)]);
+      logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
+      res.status(204).end();
+    }),
+  );
 
   app.use(notFoundHandler({ logger }));
   app.use(errorHandler({ logger }));

@@ -4,6 +4,8 @@ import { type PoolLike, type PresetPolicy, presets, resilientPool } from '@mem0-
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import type { Queryable } from './memoryRepository';
 
+const SLOW_LINES_PER_SECOND = 20;
+
 /** The pool plus what the service measures about it. */
 export type Database = {
   /** The pool, wrapped by `resilientPool` (retry → breaker → timeout per call). */
@@ -34,9 +36,10 @@ export function sanitizeSql(sql: string): string {
 /**
  * Opens a bounded pool behind `resilientPool` with the `presets.database()` policy: reads are
  * retried on transient failures, a failing database opens the breaker (fast 503s instead of a
- * queue), and a call past `timeoutMs` is cancelled on the server. Every statement is timed: at
- * `debug` always, at `warn` (with the sanitized statement and the trace id) when slower than
- * `slowQueryMs`.
+ * queue), and a call past `timeoutMs` is cancelled on the server. Every statement is timed
+ * (`operation.duration{operation="db.query"}` and a debug line); one slower than `slowQueryMs`
+ * also gets a `db.slow_query` warn line with the sanitized statement, the trace id and the
+ * pool queue it met (at most 20 such lines a second, then a count).
  * @example const database = createDatabase({ url, max: 10, slowQueryMs: 200, timeoutMs: 5000, logger });
  */
 export function createDatabase(opts: {
@@ -67,14 +70,23 @@ export function createDatabase(opts: {
   let count = 0;
   // Statements are a fixed set: sanitize each text once, not on every call.
   const sanitized = new Map<string, string>();
-  const timerOptions = {
-    logger: opts.logger,
-    level: 'debug',
-    slowThresholdMs: opts.slowQueryMs,
-    slowLevel: 'warn',
-    // The error handler records the failure once for the request; a second line here is noise.
-    errorLevel: 'debug',
-  };
+  // Per-statement timing at debug (dropped before formatting unless enabled) and the
+  // operation.duration metric; slow statements get their own warn line below.
+  const timerOptions = { logger: opts.logger, level: 'debug', errorLevel: 'debug' };
+  // When everything is slow (an overloaded database), one warn line per statement would become
+  // a log storm that slows the service further: at most SLOW_LINES_PER_SECOND, then a count.
+  let slowBudget = SLOW_LINES_PER_SECOND;
+  let suppressed = 0;
+  const refill = setInterval(() => {
+    if (suppressed > 0)
+      opts.logger.warn('db.slow_query_suppressed', {
+        count: suppressed,
+        'db.slow_query.threshold_ms': opts.slowQueryMs,
+      });
+    suppressed = 0;
+    slowBudget = SLOW_LINES_PER_SECOND;
+  }, 1000);
+  refill.unref();
   const sanitizedText = (text: string) => {
     let s = sanitized.get(text);
     if (s === undefined) {
@@ -86,14 +98,25 @@ export function createDatabase(opts: {
   const db: Queryable = {
     async query<R extends QueryResultRow>(q: { name: string; text: string; values: unknown[] }) {
       count++;
-      const t = startTimer(
-        'db.query',
-        { 'db.query.name': q.name, 'db.query.text': sanitizedText(q.text) },
-        timerOptions,
-      );
+      // Requests already queued for a connection when this one started: a slow statement with
+      // a queue in front of it is a pool-size problem, not a query-plan problem.
+      const queued = raw.waitingCount;
+      const t = startTimer('db.query', { 'db.query.name': q.name }, timerOptions);
       try {
         const r = await pool.query<R>(q);
-        t.done({ 'db.response.returned_rows': r.rowCount ?? r.rows.length });
+        const ms = t.done({ 'db.response.returned_rows': r.rowCount ?? r.rows.length });
+        if (ms >= opts.slowQueryMs) {
+          if (slowBudget > 0) {
+            slowBudget--;
+            opts.logger.warn('db.slow_query', {
+              'db.query.name': q.name,
+              'db.query.text': sanitizedText(q.text),
+              duration_ms: Math.round(ms * 1000) / 1000,
+              'db.client.connections.pending_requests': queued,
+              'db.response.returned_rows': r.rowCount ?? r.rows.length,
+            });
+          } else suppressed++;
+        }
         return r;
       } catch (err) {
         t.fail(err);
@@ -110,6 +133,7 @@ export function createDatabase(opts: {
       await pool.query('SELECT 1');
     },
     async close() {
+      clearInterval(refill);
       await raw.end();
     },
   };

@@ -8,6 +8,7 @@ import { createApp } from './app';
 import type { ServiceConfig } from './config';
 import { createDatabase, type Database } from './database';
 import { flushTelemetry } from './flushTelemetry';
+import { createInflight } from './inflight';
 import { createMemoryRepository } from './memoryRepository';
 import { migrate } from './migrate';
 
@@ -89,7 +90,9 @@ export async function startService(
     : undefined;
 
   const ping = timeout(500);
+  const inflight = createInflight();
   const app = createApp({
+    inflight,
     config,
     repo: createMemoryRepository(database.db),
     cache,
@@ -122,6 +125,9 @@ export async function startService(
       const sweep = setInterval(() => server.closeIdleConnections(), 100);
       await drained;
       clearInterval(sweep);
+      // Sockets are gone, but handlers of clients that disconnected may still be awaiting the
+      // database: let them finish before closing what they use (server.ts bounds the wait).
+      await inflight.idle();
       await cache?.close().catch(() => {});
       await Promise.allSettled([database.close(), redis.isOpen ? redis.close() : Promise.resolve()]);
       logger.event('server.stopped');

@@ -236,6 +236,23 @@ describe('GET /v1/memories (keyset pagination)', () => {
     });
     expect(small.headers.get('content-encoding')).toBeNull();
     await small.arrayBuffer();
+    // br preferred when offered; a q=0 refusal is honoured; the body decodes to the same page.
+    const plain = await call(base, 'GET', `/v1/memories?user_id=${user}&limit=12`);
+    const br = await fetch(`${base}/v1/memories?user_id=${user}&limit=12`, {
+      headers: { 'accept-encoding': 'gzip, br' },
+    });
+    expect(br.headers.get('content-encoding')).toBe('br');
+    expect(await br.json()).toEqual(plain.json);
+    const noBr = await fetch(`${base}/v1/memories?user_id=${user}&limit=12`, {
+      headers: { 'accept-encoding': 'br;q=0, gzip' },
+    });
+    expect(noBr.headers.get('content-encoding')).toBe('gzip');
+    await noBr.arrayBuffer();
+    const identity = await fetch(`${base}/v1/memories?user_id=${user}&limit=12`, {
+      headers: { 'accept-encoding': 'identity' },
+    });
+    expect(identity.headers.get('content-encoding')).toBeNull();
+    await identity.arrayBuffer();
   });
 });
 
@@ -331,6 +348,21 @@ describe('PATCH /v1/memories/:id', () => {
       415,
       'UNSUPPORTED_MEDIA_TYPE',
     );
+    expectProblem(
+      await call(base, 'PATCH', `/v1/memories/${m.id}`, {
+        raw: '{"content": ',
+        headers: { 'content-type': 'application/json' },
+      }),
+      400,
+      'MALFORMED_JSON',
+    );
+    expectProblem(
+      await call(base, 'PATCH', `/v1/memories/${m.id}`, { body: { content: 'x'.repeat(201) } }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    // Nothing of the failed patches reached the row.
+    expect((await call(base, 'GET', `/v1/memories/${m.id}`)).json.content).toBe('x');
   });
 });
 
@@ -355,8 +387,23 @@ describe('DELETE /v1/memories/:id', () => {
 });
 
 describe('everything else', () => {
-  test('unknown route → 404 problem+json', async () => {
+  test('unknown route or method → 404 problem+json', async () => {
     expectProblem(await call(base, 'GET', '/v2/nothing'), 404, 'ROUTE_NOT_FOUND');
+    expectProblem(
+      await call(base, 'PUT', '/v1/memories/00000000-0000-4000-8000-000000000000', { body: {} }),
+      404,
+      'ROUTE_NOT_FOUND',
+    );
+  });
+
+  test('GET /internal/stats reports requests, cache and database counters', async () => {
+    const r = await call(base, 'GET', '/internal/stats');
+    expect(r.status).toBe(200);
+    expect(r.json.http.requests).toBeGreaterThan(0);
+    expect(r.json.http.inFlight).toBe(0);
+    expect(r.json.cache).toMatchObject({ enabled: true, name: 'memory-service' });
+    expect(typeof r.json.cache.hits).toBe('number');
+    expect(r.json.db.queries).toBe(ctx.svc.database.queryCount());
   });
 
   test('every response carries x-correlation-id; a valid incoming one is kept', async () => {

@@ -61,10 +61,11 @@ test('slow-query lines carry the sanitized statement (no user content) and the c
   await call(base, 'POST', '/v1/memories', { body: { user_id: user, content: 'zebrafish aquarium' } });
   const { r, id, lines } = await traced('GET', `/v1/memories/search?user_id=${user}&q=zebrafish`);
   expect(r.status).toBe(200);
-  const slow = lines.filter((l) => l.slow === true);
+  const slow = lines.filter((l) => l.message === 'db.slow_query');
   expect(slow.length).toBeGreaterThan(0);
   for (const l of slow) {
-    expect(l).toMatchObject({ level: 'warn', operation: 'db.query', correlation_id: id });
+    expect(l).toMatchObject({ level: 'warn', correlation_id: id });
+    expect(typeof l['db.client.connections.pending_requests']).toBe('number');
     expect(typeof l.duration_ms).toBe('number');
     expect(l['db.query.text']).toMatch(/\$1/);
     expect(JSON.stringify(l)).not.toContain('zebrafish');

@@ -117,7 +117,7 @@ test(`under ${preloadName}: x-correlation-id = trace id in every response, log l
     expect(sink.spans().some((s) => s.traceId === id && s.kind === 2)).toBe(true); // SERVER span
   }
   // Slow-query lines: sanitized statement, inside the request's trace.
-  const slow = records.filter((l) => l.slow === true && l.trace_id === ids[2]);
+  const slow = records.filter((l) => l.message === 'db.slow_query' && l.trace_id === ids[2]);
   expect(slow.map((l) => l['db.query.name'])).toContain('mem_search');
   expect(JSON.stringify(slow)).not.toContain('hiking');
   // The same records reach OTLP once each, with the trace context of their request.

@@ -125,3 +125,80 @@ test.each([
   },
   60_000,
 );
+
+test('close() waits for a handler whose client already disconnected before closing the cache and the pool', async () => {
+  const { createTestDatabase: createDb } = await import('@mem0-stack/testkit');
+  const { loadConfig } = await import('../src/config');
+  const { startService } = await import('../src/service');
+  const { captureLogger } = await import('./helpers');
+  const schema = `shutdown_${process.pid}_abort`;
+  const url = new URL(await createDb('mem0_memory_test'));
+  const admin = new Client({ connectionString: url.toString() });
+  await admin.connect();
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}`);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  const prefix = `test:memory-service:shutdown:${process.pid}:abort:`;
+  const { logger, logs } = captureLogger('info');
+  const svc = await startService(
+    loadConfig({
+      DATABASE_URL: url.toString(),
+      PORT: '0',
+      MEM0_CACHE_PREFIX: prefix,
+      MEM0_DB_TIMEOUT_MS: '30000',
+    }),
+    { logger },
+  );
+  try {
+    const created = await fetch(`${svc.url}/v1/memories`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 'gone', content: 'before' }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    await admin.query('BEGIN');
+    await admin.query(`LOCK TABLE ${schema}.memories IN ACCESS EXCLUSIVE MODE`);
+    const aborter = new AbortController();
+    // A write whose client gives up while the UPDATE waits: after the UPDATE the handler still
+    // has to invalidate the cache, which must not be closed under it.
+    const request = fetch(`${svc.url}/v1/memories/${id}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'after' }),
+      signal: aborter.signal,
+    }).catch((err: Error) => err.name);
+    await waitFor(
+      async () =>
+        (
+          await admin.query(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'memory-service' AND wait_event_type = 'Lock'",
+          )
+        ).rowCount,
+      { timeoutMs: 10_000, what: 'request blocked on the lock' },
+    );
+    aborter.abort();
+    expect(await request).toBe('AbortError');
+    let closed = false;
+    const closing = svc.close().then(() => {
+      closed = true;
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    // The socket is gone but the handler still waits on the lock: nothing may be closed yet.
+    expect(closed).toBe(false);
+    await admin.query('COMMIT');
+    await closing;
+    const complaints = logs
+      .filter((l) => (l.level === 'error' || l.level === 'warn') && l.message !== 'db.slow_query')
+      .map((l) => l.message);
+    // Only the aborted request's own line (warn because the client left); no failed
+    // invalidation, no "pool closed" error.
+    expect(complaints).toEqual(['PATCH /v1/memories/:id 200']);
+    expect(logs.some((l) => l.message === 'memory.updated')).toBe(true);
+    expect(logs.some((l) => l.message === 'server.stopped')).toBe(true);
+  } finally {
+    await admin.query('ROLLBACK').catch(() => {});
+    await svc.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
+    await deleteKeys(redisUrl, prefix).catch(() => {});
+  }
+}, 60_000);
