@@ -6,9 +6,10 @@
 // scenario, default 2), BENCH_CONNECTIONS (default 50), BENCH_MEMORIES (default 10000),
 // BENCH_USERS (default 500). Longer: BENCH_SECONDS=30 BENCH_ROUNDS=3.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { startRedisServer } from '@mem0-stack/testkit';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import { createClient } from 'redis';
@@ -31,6 +32,8 @@ const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const MEMORIES = num('BENCH_MEMORIES', 10_000);
 const USERS = num('BENCH_USERS', 500);
 const RESPONSE_SECONDS = num('BENCH_RESPONSE_SECONDS', 4);
+/** Which scenarios to run (`BENCH_SCENARIOS=1,3`); docs are written only by a full run. */
+const SCENARIOS = new Set((env.BENCH_SCENARIOS || '1,2,3,4').split(',').map((x) => x.trim()));
 const ZIPF_S = 1.1;
 const root = join(__dirname, '..', '..', '..');
 const serviceDir = join(__dirname, '..');
@@ -100,6 +103,41 @@ function procStats(pid: number): { cpuSeconds: number; peakRssMb: number } {
   }
 }
 
+/** Set in main(): the bench's own redis-server and a reader of PostgreSQL backend pids. */
+let redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379';
+let redisPid: number | undefined;
+let backendPids: (() => Promise<number[]>) | undefined;
+
+/** CPU seconds of the service's PostgreSQL backends and of the bench's redis-server, by pid. */
+async function dependencyCpu(): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const pid of (await backendPids?.().catch(() => [])) ?? [])
+    out.set(`pg:${pid}`, procStats(pid).cpuSeconds);
+  if (redisPid) out.set('redis', procStats(redisPid).cpuSeconds);
+  return out;
+}
+
+/** CPU spent between two snapshots (a backend that appeared in between counts from zero). */
+function cpuDelta(a: Map<string, number>, b: Map<string, number>, prefix: string): number {
+  let sum = 0;
+  for (const [k, v] of b) if (k.startsWith(prefix) && Number.isFinite(v)) sum += v - (a.get(k) ?? 0);
+  return sum;
+}
+
+/** The pid of the redis-server listening on `port`, from /proc (undefined when not found). */
+function findRedisPid(port: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // redis-server rewrites its title to "redis-server 127.0.0.1:<port>".
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.startsWith('redis-server') && (cmd.includes(`:${port}`) || cmd.includes(` ${port} `)))
+        return Number(d);
+    } catch {}
+  }
+  return undefined;
+}
+
 type Variant = {
   label: string;
   env?: Record<string, string>;
@@ -121,6 +159,9 @@ type RunResult = {
   cacheHits: number;
   cacheMisses: number;
   cpuSeconds: number;
+  /** CPU of the service's PostgreSQL backends and of the redis-server in the window. */
+  pgCpuSeconds: number;
+  redisCpuSeconds: number;
   peakRssMb: number;
   bytesPerResponse: number;
 };
@@ -135,6 +176,7 @@ async function startServiceProcess(databaseUrl: string, v: Variant): Promise<Ser
       ...env,
       PORT: String(port),
       DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
       MEM0_SLOW_QUERY_MS: '1000',
       MEM0_LOG_LEVEL: 'warn',
       OTEL_SDK_DISABLED: 'true',
@@ -252,9 +294,11 @@ async function measure(
     if (warmup > 0) await load(svc.url, { ...loadOpts, requests: requests(), seconds: warmup });
     const s0 = await stats(svc.url);
     const p0 = procStats(svc.child.pid as number);
+    const d0 = await dependencyCpu();
     const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: requests(), seconds });
     const s1 = await stats(svc.url);
     const p1 = procStats(svc.child.pid as number);
+    const d1 = await dependencyCpu();
     const n = result.requests.total;
     const served = s1.served - s0.served;
     const r: RunResult = {
@@ -272,11 +316,13 @@ async function measure(
       cacheHits: s1.hits - s0.hits,
       cacheMisses: s1.misses - s0.misses,
       cpuSeconds: p1.cpuSeconds - p0.cpuSeconds,
+      pgCpuSeconds: cpuDelta(d0, d1, 'pg:'),
+      redisCpuSeconds: cpuDelta(d0, d1, 'redis'),
       peakRssMb: p1.peakRssMb,
       bytesPerResponse: n > 0 ? bytes / n : Number.NaN,
     };
     log(
-      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / served)}  cpu ${f2(r.cpuSeconds)} s  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
+      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / served)}  cpu ${f2(r.cpuSeconds)} s (+pg ${f2(r.pgCpuSeconds)} +redis ${f2(r.redisCpuSeconds)})  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
     );
     return r;
   } finally {
@@ -315,6 +361,8 @@ type Summary = {
   qPerReq: number;
   hitRate: number;
   cpuPer10k: number;
+  /** Service + its PostgreSQL backends + redis-server, CPU seconds per 10k requests. */
+  totalCpuPer10k: number;
   rssMb: number;
   bytes: number;
   non2xx: number;
@@ -333,6 +381,9 @@ function summarize(label: string, rs: RunResult[]): Summary {
       rs.map((r) => (r.cacheHits + r.cacheMisses > 0 ? r.cacheHits / (r.cacheHits + r.cacheMisses) : 0)),
     ),
     cpuPer10k: median(rs.map((r) => (r.cpuSeconds / r.served) * 10_000)),
+    totalCpuPer10k: median(
+      rs.map((r) => ((r.cpuSeconds + r.pgCpuSeconds + r.redisCpuSeconds) / r.served) * 10_000),
+    ),
     rssMb: median(rs.map((r) => r.peakRssMb)),
     bytes: median(rs.map((r) => r.bytesPerResponse)),
     non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
@@ -368,7 +419,7 @@ async function pgStatStatementsAvailable(pool: Pool): Promise<boolean> {
 }
 
 async function deleteRedisPrefix(prefix: string) {
-  const redis = createClient({ url: env.REDIS_URL || 'redis://127.0.0.1:6379' });
+  const redis = createClient({ url: redisUrl });
   await redis.connect();
   try {
     for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
@@ -494,6 +545,26 @@ async function main() {
   }
   const statStatements = await pgStatStatementsAvailable(pool);
   await pool.end();
+  // A redis-server of the bench's own: no other suite's traffic in the figures, and its CPU
+  // can be counted with the service's.
+  const redis = await startRedisServer();
+  cleanups.push(() => redis.stop());
+  redisUrl = redis.url;
+  redisPid = findRedisPid(redis.port);
+  {
+    const admin = new URL(databaseUrl);
+    admin.pathname = '/postgres';
+    const pidPool = new Pool({ connectionString: admin.toString(), max: 1 });
+    cleanups.push(() => pidPool.end());
+    backendPids = async () =>
+      (
+        await pidPool.query<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'memory-service'",
+          [DB_NAME],
+        )
+      ).rows.map((r) => r.pid);
+  }
+  log(`redis-server for the bench on ${redisUrl} (pid ${redisPid ?? 'unknown'})`);
   if (statStatements) {
     // Asked from the `postgres` database so the counting query is not itself counted.
     const admin = new URL(databaseUrl);
@@ -517,184 +588,193 @@ async function main() {
   const sections: string[] = [];
   const chart: Array<{ group: string; label: string; p50: number; p95: number; p99: number }> = [];
 
-  // ── Scenario 1: cache on vs off ──
-  let prefixN = 0;
-  const prefixes: string[] = [];
-  // A fresh key prefix per run: each cache-on run starts cold, like a fresh deploy.
-  const freshPrefix = () => {
-    const p = `bench:memory-service:${process.pid}:${prefixN++}:`;
-    prefixes.push(p);
-    return p;
-  };
-  const OFF = 'cache off (baseline)';
-  const REDIS = 'cache on, Redis only';
-  const L1 = 'cache on, L1 + Redis';
-  const cacheRuns = await alternate(
-    `Scenario 1 — cache on vs cache off (${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds)`,
-    databaseUrl,
-    [
-      { label: OFF, env: { MEM0_CACHE: 'off' } },
-      {
-        label: REDIS,
-        get env() {
-          return { MEM0_CACHE: 'on', MEM0_CACHE_L1: 'off', MEM0_CACHE_PREFIX: freshPrefix() };
-        },
-      },
-      {
-        label: L1,
-        get env() {
-          return { MEM0_CACHE: 'on', MEM0_CACHE_L1: 'on', MEM0_CACHE_PREFIX: freshPrefix() };
-        },
-      },
-    ],
-    () => mixedRequests(ids, 1000 + prefixN),
-  );
-  for (const p of prefixes) await deleteRedisPrefix(p).catch(() => {});
-  const off = summarize(OFF, cacheRuns.get(OFF) ?? []);
-  const cacheOn = [REDIS, L1].map((l) => summarize(l, cacheRuns.get(l) ?? []));
-  for (const s of [off, ...cacheOn])
-    chart.push({ ...s, group: 'cache', label: s.label.replace(' (baseline)', '') });
-  const cacheRow = (s: Summary) =>
-    `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
-  const versus = (on: Summary) =>
-    `${on.label} vs off: throughput ${ratio(on.rps, off.rps)}, p95 ${change(on.p95, off.p95)}, pg queries per request ${change(on.qPerReq, off.qPerReq)}, CPU per request ${change(on.cpuPer10k, off.cpuPer10k)}, peak RSS ${change(on.rssMb, off.rssMb)}, hit rate ${(100 * on.hitRate).toFixed(1)}%.`;
-  for (const on of cacheOn) log(`  → ${versus(on)}`);
-  sections.push(
-    [
-      `### 1. Cache on vs off — ${CONNECTIONS} connections, Zipf(s=${ZIPF_S}) over ${USERS} users, ${MEMORIES} memories, 90% reads / 10% writes`,
-      '',
-      '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | CPU s / 10k req | peak RSS MB | non-2xx | errors |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...[off, ...cacheOn].map(cacheRow),
-      '',
-      ...cacheOn.map((on) => `- ${versus(on)}`),
-      '',
-      `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix) and a ${WARMUP_SECONDS} s warm-up that is not measured.`,
-      `pg queries counted by ${statStatements ? 'pg_stat_statements (calls in the bench database)' : 'the service’s own query counter (pg_stat_statements is not in shared_preload_libraries on this server)'}; CPU (utime + stime) and peak RSS (VmHWM) read from /proc of the server process; the load generator runs on the same machine.`,
-    ].join('\n'),
-  );
-  results.cache = { off, redis: cacheOn[0] as Summary, l1: cacheOn[1] as Summary };
-
-  // ── Scenario 2: schema/query optimisation ──
-  const q = await queryScenario(databaseUrl);
-  const queryLabel = {
-    list: 'list, first page',
-    page5: 'list, page 5 (keyset vs OFFSET 80)',
-    search: 'full-text search',
-  };
-  sections.push(
-    [
-      '### 2. Indexed schema + keyset pagination + stored tsvector vs naive schema (SQL time per query, client-side, ms)',
-      '',
-      '| query | optimised mean | naive mean | change | optimised p95 | naive p95 |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...q.map(
-        (r) =>
-          `| ${queryLabel[r.kind as keyof typeof queryLabel]} | ${f2(median(r.opt))} | ${f2(median(r.naive))} | ${change(median(r.opt), median(r.naive))} | ${f2(median(r.optP95))} | ${f2(median(r.naiveP95))} |`,
-      ),
-      '',
-      `Naive: only a primary key, \`OFFSET\` paging, \`to_tsvector()\` computed per row. Optimised: composite (user_id, created_at, id) index, keyset cursor, GIN index on a stored tsvector. ${num('BENCH_QUERIES', 300)} queries per run (Zipf users), ${Math.max(2, ROUNDS)} alternating runs, medians. Target −50%.`,
-    ].join('\n'),
-  );
-  results.queries = q.map((r) => ({
-    label: queryLabel[r.kind as keyof typeof queryLabel],
-    optimised: median(r.opt),
-    naive: median(r.naive),
-  }));
-
-  // ── Scenario 3: preload cost ──
-  const NONE = 'no preload (baseline)';
-  const OURS = '@mem0-stack/otel/register';
-  const UPSTREAM = 'auto-instrumentations-node/register';
-  const variants: Variant[] = [{ label: NONE }];
-  const notes: string[] = [];
-  let ourRegister: string | undefined;
-  try {
-    ourRegister = require.resolve('@mem0-stack/otel/register', { paths: [serviceDir] });
-  } catch {
-    notes.push('`@mem0-stack/otel/register` was not available when this ran: its row is missing.');
-  }
-  const collector = await startBenchCollector(root).catch((err: Error) => {
-    notes.push(`collector: ${err.message}`);
-    return undefined;
-  });
-  const otelEnv = {
-    OTEL_SDK_DISABLED: 'false',
-    OTEL_SERVICE_NAME: 'memory-service-bench',
-    ...(collector
-      ? {
-          OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
-          // The collector takes protobuf (the default of both preloads); the sink only JSON.
-          OTEL_EXPORTER_OTLP_PROTOCOL: collector.kind === 'sink' ? 'http/json' : 'http/protobuf',
-        }
-      : {}),
-    OTEL_METRIC_EXPORT_INTERVAL: '10000',
-    // Request lines are logged, so the log bridge and the OTLP log export are part of the cost.
-    MEM0_LOG_LEVEL: 'info',
-  };
-  if (ourRegister) variants.push({ label: OURS, preload: ['--require', ourRegister], env: otelEnv });
-  variants.push({
-    label: UPSTREAM,
-    preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
-    env: {
-      ...otelEnv,
-      OTEL_TRACES_EXPORTER: 'otlp',
-      OTEL_METRICS_EXPORTER: 'otlp',
-      OTEL_LOGS_EXPORTER: 'otlp',
-      // Its default detectors include cloud ones that probe metadata endpoints on start.
-      OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
-    },
-  });
-  const preloadPrefix = `bench:memory-service:${process.pid}:preload:`;
-  let preloadRuns: Map<string, RunResult[]>;
-  try {
-    preloadRuns = await alternate(
-      `Scenario 3 — preload cost (${collector ? `exporting to the ${collector.kind}` : 'no collector'}), cache on, logs at info`,
+  if (SCENARIOS.has('1')) {
+    // ── Scenario 1: cache on vs off ──
+    let prefixN = 0;
+    const prefixes: string[] = [];
+    // A fresh key prefix per run: each cache-on run starts cold, like a fresh deploy.
+    const freshPrefix = () => {
+      const p = `bench:memory-service:${process.pid}:${prefixN++}:`;
+      prefixes.push(p);
+      return p;
+    };
+    const OFF = 'cache off (baseline)';
+    const REDIS = 'cache on, Redis only';
+    const L1 = 'cache on, L1 + Redis';
+    const cacheRuns = await alternate(
+      `Scenario 1 — cache on vs cache off (${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds)`,
       databaseUrl,
-      variants.map((v) => ({
-        ...v,
-        env: { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: preloadPrefix, MEM0_LOG_LEVEL: 'info', ...v.env },
-      })),
-      () => mixedRequests(ids, 2000),
+      [
+        { label: OFF, env: { MEM0_CACHE: 'off' } },
+        {
+          label: REDIS,
+          get env() {
+            return { MEM0_CACHE: 'on', MEM0_CACHE_L1: 'off', MEM0_CACHE_PREFIX: freshPrefix() };
+          },
+        },
+        {
+          label: L1,
+          get env() {
+            return { MEM0_CACHE: 'on', MEM0_CACHE_L1: 'on', MEM0_CACHE_PREFIX: freshPrefix() };
+          },
+        },
+      ],
+      () => mixedRequests(ids, 1000 + prefixN),
     );
-  } finally {
-    await collector?.stop();
-    await deleteRedisPrefix(preloadPrefix).catch(() => {});
+    for (const p of prefixes) await deleteRedisPrefix(p).catch(() => {});
+    const off = summarize(OFF, cacheRuns.get(OFF) ?? []);
+    const cacheOn = [REDIS, L1].map((l) => summarize(l, cacheRuns.get(l) ?? []));
+    for (const s of [off, ...cacheOn])
+      chart.push({ ...s, group: 'cache', label: s.label.replace(' (baseline)', '') });
+    const cacheRow = (s: Summary) =>
+      `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f2(s.totalCpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
+    const versus = (on: Summary) =>
+      `${on.label} vs off: throughput ${ratio(on.rps, off.rps)}, p95 ${change(on.p95, off.p95)}, pg queries per request ${change(on.qPerReq, off.qPerReq)}, CPU per request ${change(on.cpuPer10k, off.cpuPer10k)} in the service and ${change(on.totalCpuPer10k, off.totalCpuPer10k)} with PostgreSQL and Redis, peak RSS ${change(on.rssMb, off.rssMb)}, hit rate ${(100 * on.hitRate).toFixed(1)}%.`;
+    for (const on of cacheOn) log(`  → ${versus(on)}`);
+    sections.push(
+      [
+        `### 1. Cache on vs off — ${CONNECTIONS} connections, Zipf(s=${ZIPF_S}) over ${USERS} users, ${MEMORIES} memories, 90% reads / 10% writes`,
+        '',
+        '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | service CPU s / 10k req | service + PostgreSQL + Redis CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...[off, ...cacheOn].map(cacheRow),
+        '',
+        ...cacheOn.map((on) => `- ${versus(on)}`),
+        '',
+        `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix) and a ${WARMUP_SECONDS} s warm-up that is not measured.`,
+        `pg queries counted by ${statStatements ? 'pg_stat_statements (calls in the bench database)' : 'the service’s own query counter (pg_stat_statements is not in shared_preload_libraries on this server)'}; CPU (utime + stime) and peak RSS (VmHWM) read from /proc: the service process, its PostgreSQL backends (by pid from pg_stat_activity) and the bench's own redis-server; per request the server finished. The load generator runs on the same machine.`,
+      ].join('\n'),
+    );
+    results.cache = { off, redis: cacheOn[0] as Summary, l1: cacheOn[1] as Summary };
   }
-  const none = summarize(NONE, preloadRuns.get(NONE) ?? []);
-  const pre = variants.map((v) => summarize(v.label, preloadRuns.get(v.label) ?? []));
-  for (const s of pre) chart.push({ ...s, group: 'preload', label: s.label.replace(' (baseline)', '') });
-  const oursS = pre.find((s) => s.label === OURS);
-  const upS = pre.find((s) => s.label === UPSTREAM);
-  const preloadVerdict = [
-    oursS ? `${OURS}: ${ratio(oursS.rps, none.rps)} of no-preload throughput (target ≥ 0.90×)` : undefined,
-    upS ? `${UPSTREAM}: ${ratio(upS.rps, none.rps)}` : undefined,
-    oursS && upS ? `ours vs upstream: ${ratio(oursS.rps, upS.rps)} throughput (target > 1×)` : undefined,
-  ].filter(Boolean);
-  log(`  → ${preloadVerdict.join('; ')}`);
-  sections.push(
-    [
-      `### 3. Preload cost — ${collector ? collector.describe : 'no collector available: exporters point nowhere'}`,
-      '',
-      '| variant | req/s | throughput vs no preload | p50 ms | p95 ms | p99 ms | CPU s / 10k req | peak RSS MB | non-2xx | errors |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...pre.map(
-        (s) =>
-          `| ${s.label} | ${f1(s.rps)} | ${ratio(s.rps, none.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.cpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`,
-      ),
-      '',
-      `${preloadVerdict.join('; ')}.`,
-      `Same mixed load as scenario 1, cache on (L1 + Redis), request lines logged at info; both preloads export traces, metrics and logs over OTLP/HTTP to the same endpoint.`,
-      ...notes.map((n) => `Note: ${n}`),
-    ].join('\n'),
-  );
-  results.preload = { none, ours: oursS, upstream: upS, backend: collector?.kind ?? 'none' };
-
-  // ── Scenario 4: response optimisations ──
-  const resp = await responseScenario(databaseUrl, ids);
-  sections.push(resp.markdown);
-  results.response = resp.pairs;
-
+  if (SCENARIOS.has('2')) {
+    // ── Scenario 2: schema/query optimisation ──
+    const q = await queryScenario(databaseUrl);
+    const queryLabel = {
+      list: 'list, first page',
+      page5: 'list, page 5 (keyset vs OFFSET 80)',
+      search: 'full-text search',
+    };
+    sections.push(
+      [
+        '### 2. Indexed schema + keyset pagination + stored tsvector vs naive schema (SQL time per query, client-side, ms)',
+        '',
+        '| query | optimised mean | naive mean | change | optimised p95 | naive p95 |',
+        '| --- | ---: | ---: | ---: | ---: | ---: |',
+        ...q.map(
+          (r) =>
+            `| ${queryLabel[r.kind as keyof typeof queryLabel]} | ${f2(median(r.opt))} | ${f2(median(r.naive))} | ${change(median(r.opt), median(r.naive))} | ${f2(median(r.optP95))} | ${f2(median(r.naiveP95))} |`,
+        ),
+        '',
+        `Naive: only a primary key, \`OFFSET\` paging, \`to_tsvector()\` computed per row. Optimised: composite (user_id, created_at, id) index, keyset cursor, GIN index on a stored tsvector. ${num('BENCH_QUERIES', 300)} queries per run (Zipf users), ${Math.max(2, ROUNDS)} alternating runs, medians. Target −50%.`,
+      ].join('\n'),
+    );
+    results.queries = q.map((r) => ({
+      label: queryLabel[r.kind as keyof typeof queryLabel],
+      optimised: median(r.opt),
+      naive: median(r.naive),
+    }));
+  }
+  if (SCENARIOS.has('3')) {
+    // ── Scenario 3: preload cost ──
+    const NONE = 'no preload (baseline)';
+    const OURS = '@mem0-stack/otel/register';
+    const UPSTREAM = 'auto-instrumentations-node/register';
+    const variants: Variant[] = [{ label: NONE }];
+    const notes: string[] = [];
+    let ourRegister: string | undefined;
+    try {
+      ourRegister = require.resolve('@mem0-stack/otel/register', { paths: [serviceDir] });
+    } catch {
+      notes.push('`@mem0-stack/otel/register` was not available when this ran: its row is missing.');
+    }
+    const collector = await startBenchCollector(root).catch((err: Error) => {
+      notes.push(`collector: ${err.message}`);
+      return undefined;
+    });
+    const otelEnv = {
+      OTEL_SDK_DISABLED: 'false',
+      OTEL_SERVICE_NAME: 'memory-service-bench',
+      ...(collector
+        ? {
+            OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
+            // The collector takes protobuf (the default of both preloads); the sink only JSON.
+            OTEL_EXPORTER_OTLP_PROTOCOL: collector.kind === 'sink' ? 'http/json' : 'http/protobuf',
+          }
+        : {}),
+      OTEL_METRIC_EXPORT_INTERVAL: '10000',
+      // Request lines are logged, so the log bridge and the OTLP log export are part of the cost.
+      MEM0_LOG_LEVEL: 'info',
+    };
+    if (ourRegister) variants.push({ label: OURS, preload: ['--require', ourRegister], env: otelEnv });
+    variants.push({
+      label: UPSTREAM,
+      preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+      env: {
+        ...otelEnv,
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_METRICS_EXPORTER: 'otlp',
+        OTEL_LOGS_EXPORTER: 'otlp',
+        // Its default detectors include cloud ones that probe metadata endpoints on start.
+        OTEL_NODE_RESOURCE_DETECTORS: 'env,host,os,process',
+      },
+    });
+    const preloadPrefix = `bench:memory-service:${process.pid}:preload:`;
+    let preloadRuns: Map<string, RunResult[]>;
+    try {
+      preloadRuns = await alternate(
+        `Scenario 3 — preload cost (${collector ? `exporting to the ${collector.kind}` : 'no collector'}), cache on, logs at info`,
+        databaseUrl,
+        variants.map((v) => ({
+          ...v,
+          env: { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: preloadPrefix, MEM0_LOG_LEVEL: 'info', ...v.env },
+        })),
+        () => mixedRequests(ids, 2000),
+      );
+    } finally {
+      await collector?.stop();
+      await deleteRedisPrefix(preloadPrefix).catch(() => {});
+    }
+    const none = summarize(NONE, preloadRuns.get(NONE) ?? []);
+    const pre = variants.map((v) => summarize(v.label, preloadRuns.get(v.label) ?? []));
+    for (const s of pre) chart.push({ ...s, group: 'preload', label: s.label.replace(' (baseline)', '') });
+    const oursS = pre.find((s) => s.label === OURS);
+    const upS = pre.find((s) => s.label === UPSTREAM);
+    const preloadVerdict = [
+      oursS ? `${OURS}: ${ratio(oursS.rps, none.rps)} of no-preload throughput (target ≥ 0.90×)` : undefined,
+      upS ? `${UPSTREAM}: ${ratio(upS.rps, none.rps)}` : undefined,
+      oursS && upS ? `ours vs upstream: ${ratio(oursS.rps, upS.rps)} throughput (target > 1×)` : undefined,
+    ].filter(Boolean);
+    log(`  → ${preloadVerdict.join('; ')}`);
+    sections.push(
+      [
+        `### 3. Preload cost — ${collector ? collector.describe : 'no collector available: exporters point nowhere'}`,
+        '',
+        '| variant | req/s | throughput vs no preload | p50 ms | p95 ms | p99 ms | CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...pre.map(
+          (s) =>
+            `| ${s.label} | ${f1(s.rps)} | ${ratio(s.rps, none.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.cpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`,
+        ),
+        '',
+        `${preloadVerdict.join('; ')}.`,
+        `Same mixed load as scenario 1, cache on (L1 + Redis), request lines logged at info; both preloads export traces, metrics and logs over OTLP/HTTP to the same endpoint.`,
+        ...notes.map((n) => `Note: ${n}`),
+      ].join('\n'),
+    );
+    results.preload = { none, ours: oursS, upstream: upS, backend: collector?.kind ?? 'none' };
+  }
+  if (SCENARIOS.has('4')) {
+    // ── Scenario 4: response optimisations ──
+    const resp = await responseScenario(databaseUrl, ids);
+    sections.push(resp.markdown);
+    results.response = resp.pairs;
+  }
+  if (!['1', '2', '3', '4'].every((n) => SCENARIOS.has(n))) {
+    log(`\npartial run (BENCH_SCENARIOS=${[...SCENARIOS].join(',')}): docs/ left as they are`);
+    for (const c of cleanups) await c().catch(() => {});
+    return;
+  }
   const svgPath = join(docsDir, 'memory-service-latency.svg');
   writeFileSync(svgPath, latencyChart(chart, machineLine()));
   sections.push(
@@ -833,12 +913,12 @@ function writeGuideResults(r: Results) {
     [
       'Query-result cache in Redis (tags, single-flight)',
       '1',
-      `pg queries/request ${f2(off.qPerReq)} → ${f2(redis.qPerReq)} (${change(redis.qPerReq, off.qPerReq)}); hit rate ${(100 * redis.hitRate).toFixed(1)}%; p95 ${f1(off.p95)} → ${f1(redis.p95)} ms; CPU/10k req ${f2(off.cpuPer10k)} → ${f2(redis.cpuPer10k)} s (${change(redis.cpuPer10k, off.cpuPer10k)}); throughput ${ratio(redis.rps, off.rps)}`,
+      `pg queries/request ${f2(off.qPerReq)} → ${f2(redis.qPerReq)} (${change(redis.qPerReq, off.qPerReq)}); hit rate ${(100 * redis.hitRate).toFixed(1)}%; p95 ${f1(off.p95)} → ${f1(redis.p95)} ms; service CPU/10k req ${f2(off.cpuPer10k)} → ${f2(redis.cpuPer10k)} s (${change(redis.cpuPer10k, off.cpuPer10k)}); with PostgreSQL + Redis ${f2(off.totalCpuPer10k)} → ${f2(redis.totalCpuPer10k)} s (${change(redis.totalCpuPer10k, off.totalCpuPer10k)}); throughput ${ratio(redis.rps, off.rps)}`,
     ],
     [
       'In-process L1 in front of Redis',
       '1',
-      `vs Redis only: throughput ${ratio(l1.rps, redis.rps)}; p95 ${f1(redis.p95)} → ${f1(l1.p95)} ms; CPU/10k req ${f2(redis.cpuPer10k)} → ${f2(l1.cpuPer10k)} s; vs no cache: pg queries ${change(l1.qPerReq, off.qPerReq)}, CPU/request ${change(l1.cpuPer10k, off.cpuPer10k)}, peak RSS ${f1(off.rssMb)} → ${f1(l1.rssMb)} MB`,
+      `vs Redis only: throughput ${ratio(l1.rps, redis.rps)}; p95 ${f1(redis.p95)} → ${f1(l1.p95)} ms; service CPU/10k req ${f2(redis.cpuPer10k)} → ${f2(l1.cpuPer10k)} s; vs no cache: pg queries ${change(l1.qPerReq, off.qPerReq)}, CPU/request ${change(l1.cpuPer10k, off.cpuPer10k)} (service), ${change(l1.totalCpuPer10k, off.totalCpuPer10k)} (with PostgreSQL + Redis), peak RSS ${f1(off.rssMb)} → ${f1(l1.rssMb)} MB`,
     ],
     ...r.queries.map((q) => [
       q.label.startsWith('full-text')
