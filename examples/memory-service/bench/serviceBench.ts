@@ -14,9 +14,10 @@ import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import { createClient } from 'redis';
 import { machineLine, writeSection } from '../../../scripts/bench-report.mjs';
+import { cacheTags, changedTags, createdTags, searchTags } from '../src/cacheTags';
 import { loadConfig } from '../src/config';
 import { createRandom, SEARCH_TERMS, userId, zipf } from '../src/dataset';
-import { statements } from '../src/memoryRepository';
+import { parseTsquery, type SearchPlan, statements } from '../src/memoryRepository';
 import { migrate } from '../src/migrate';
 import { createRequestMix } from '../src/requestMix';
 import { seedDatabase } from '../src/seed';
@@ -35,6 +36,7 @@ const RESPONSE_SECONDS = num('BENCH_RESPONSE_SECONDS', 4);
 /** Which scenarios to run (`BENCH_SCENARIOS=1,3`); docs are written only by a full run. */
 const SCENARIOS = new Set((env.BENCH_SCENARIOS || '1,2,3,4').split(',').map((x) => x.trim()));
 const ZIPF_S = 1.1;
+const MIX_SEED = 1000;
 const root = join(__dirname, '..', '..', '..');
 const serviceDir = join(__dirname, '..');
 const docsDir = join(root, 'docs');
@@ -149,6 +151,9 @@ type RunResult = {
   requests: number;
   /** Requests the server finished in the window (the divisor of per-request costs). */
   served: number;
+  /** Requests of the mix sent during the warm-up and during the measured window. */
+  issuedWarmup: number;
+  issuedMeasured: number;
   rps: number;
   p50: number;
   p95: number;
@@ -241,10 +246,113 @@ async function stats(url: string) {
   };
 }
 
-/** The read/write mix (src/requestMix.ts) as autocannon requests. */
-function mixedRequests(ids: Map<string, string[]>, seed: number) {
+/** Requests for one run; `issued` counts the requests autocannon has sent (in sequence order). */
+type RequestSet = unknown[] & { issued?: { n: number } };
+
+/**
+ * The read/write mix (src/requestMix.ts) as autocannon requests. The warm-up and the measured
+ * run of one `measure()` share one set, so the measured run continues the sequence instead of
+ * replaying what the warm-up just cached.
+ */
+function mixedRequests(ids: Map<string, string[]>, seed: number): RequestSet {
   const next = createRequestMix({ users: USERS, zipfS: ZIPF_S, seed, ids });
-  return [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, ...next() }) }];
+  const issued = { n: 0 };
+  const set: RequestSet = [
+    {
+      setupRequest: (req: Record<string, unknown>) => {
+        issued.n++;
+        return { ...req, ...next() };
+      },
+    },
+  ];
+  set.issued = issued;
+  return set;
+}
+
+/**
+ * The hit rate of an ideal cache on the same request sequence: unbounded, never expiring, no
+ * Redis, no races; only the service's own tag invalidations remove entries. Requests
+ * `[0, skip)` warm it; `[skip, skip + count)` are counted. The yardstick for the real cache, and
+ * the ceiling this workload allows.
+ */
+async function idealHitRate(
+  pool: Pool,
+  ids: Map<string, string[]>,
+  seed: number,
+  skip: number,
+  count: number,
+): Promise<number> {
+  const next = createRequestMix({ users: USERS, zipfS: ZIPF_S, seed, ids });
+  const reqs = Array.from({ length: skip + count }, () => next());
+  const owner = new Map<string, string>();
+  for (const [u, list] of ids) for (const id of list) owner.set(id, u);
+  // Lexemes from PostgreSQL itself, as the service gets them (same parser, same stemmer).
+  const contents = reqs.filter((r) => r.method === 'POST').map((r) => JSON.parse(r.body as string).content);
+  const lexemes = (
+    await pool.query<{ l: string[] }>(
+      "SELECT tsvector_to_array(to_tsvector('english', c)) AS l FROM unnest($1::text[]) WITH ORDINALITY AS t(c, i) ORDER BY i",
+      [contents],
+    )
+  ).rows.map((r) => r.l);
+  const plans = new Map<string, SearchPlan>();
+  for (const term of SEARCH_TERMS) {
+    const r = await pool.query<{ t: string }>("SELECT websearch_to_tsquery('english', $1)::text AS t", [
+      term,
+    ]);
+    plans.set(term, parseTsquery(r.rows[0]?.t ?? ''));
+  }
+  const cached = new Set<string>();
+  const byTag = new Map<string, Set<string>>();
+  const put = (key: string, tags: string[]) => {
+    cached.add(key);
+    for (const t of tags) {
+      const keys = byTag.get(t) ?? new Set<string>();
+      keys.add(key);
+      byTag.set(t, keys);
+    }
+  };
+  const invalidate = (tags: string[]) => {
+    for (const t of tags) {
+      for (const k of byTag.get(t) ?? []) cached.delete(k);
+      byTag.delete(t);
+    }
+  };
+  let posts = 0;
+  let hits = 0;
+  let reads = 0;
+  reqs.forEach((r, i) => {
+    const url = new URL(r.path, 'http://x');
+    let key: string;
+    let tags: string[];
+    if (r.method === 'POST') {
+      const u = JSON.parse(r.body as string).user_id as string;
+      invalidate(createdTags(u, lexemes[posts++] ?? []));
+      return;
+    }
+    const id = url.pathname.startsWith('/v1/memories/') ? url.pathname.slice('/v1/memories/'.length) : '';
+    if (r.method === 'PATCH') {
+      invalidate(changedTags(owner.get(id) ?? '', id));
+      return;
+    }
+    const u = url.searchParams.get('user_id') ?? '';
+    if (url.pathname === '/v1/memories') {
+      key = `list:${u}:${url.searchParams.get('limit')}`;
+      tags = [cacheTags.lists(u)];
+    } else if (url.pathname === '/v1/memories/search') {
+      const q = url.searchParams.get('q') ?? '';
+      key = `search:${u}:${url.searchParams.get('limit')}:${q}`;
+      tags = searchTags(u, plans.get(q) ?? { lexemes: [], any: true });
+    } else {
+      key = `mem:${id}`;
+      tags = [cacheTags.memory(id)];
+    }
+    if (i >= skip) {
+      reads++;
+      if (cached.has(key)) hits++;
+    }
+    put(key, tags);
+  });
+  return reads === 0 ? Number.NaN : hits / reads;
 }
 
 type LoadOpts = {
@@ -284,18 +392,20 @@ function load(
 async function measure(
   databaseUrl: string,
   v: Variant,
-  requests: () => unknown[],
+  requests: () => RequestSet,
   loadOpts: Partial<LoadOpts> = {},
 ): Promise<RunResult> {
   const svc = await startServiceProcess(databaseUrl, v);
   try {
     const seconds = loadOpts.seconds ?? SECONDS;
     const warmup = loadOpts.warmupSeconds ?? WARMUP_SECONDS;
-    if (warmup > 0) await load(svc.url, { ...loadOpts, requests: requests(), seconds: warmup });
+    const set = requests();
+    if (warmup > 0) await load(svc.url, { ...loadOpts, requests: set, seconds: warmup });
+    const issuedWarmup = set.issued?.n ?? 0;
     const s0 = await stats(svc.url);
     const p0 = procStats(svc.child.pid as number);
     const d0 = await dependencyCpu();
-    const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: requests(), seconds });
+    const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: set, seconds });
     const s1 = await stats(svc.url);
     const p1 = procStats(svc.child.pid as number);
     const d1 = await dependencyCpu();
@@ -305,6 +415,8 @@ async function measure(
       label: v.label,
       requests: n,
       served,
+      issuedWarmup,
+      issuedMeasured: (set.issued?.n ?? 0) - issuedWarmup,
       rps: n / seconds,
       p50: pct(latencies, 50),
       p95: pct(latencies, 95),
@@ -335,7 +447,7 @@ async function alternate(
   title: string,
   databaseUrl: string,
   variants: Variant[],
-  requests: () => unknown[],
+  requests: () => RequestSet,
   loadOpts: Partial<LoadOpts> = {},
   beforeEach?: () => Promise<void>,
 ) {
@@ -619,15 +731,34 @@ async function main() {
           },
         },
       ],
-      () => mixedRequests(ids, 1000 + prefixN),
+      // The same request sequence for every variant and round.
+      () => mixedRequests(ids, MIX_SEED),
     );
     for (const p of prefixes) await deleteRedisPrefix(p).catch(() => {});
+    // The yardstick: an ideal cache on exactly the requests each cache-on run sent.
+    const simPool = new Pool({ connectionString: databaseUrl, max: 1 });
+    const idealOf = async (label: string) =>
+      median(
+        await Promise.all(
+          (cacheRuns.get(label) ?? []).map((r) =>
+            idealHitRate(simPool, ids, MIX_SEED, r.issuedWarmup, r.issuedMeasured),
+          ),
+        ),
+      );
+    const ideal = new Map([
+      [REDIS, await idealOf(REDIS)],
+      [L1, await idealOf(L1)],
+    ]);
+    const idealSteady = await idealHitRate(simPool, ids, MIX_SEED, 100_000, 50_000);
+    await simPool.end();
+    const idealText = `An ideal cache (unbounded, never expiring, only the service's tag invalidations remove entries) on the same request sequence would hit the rate in the "ideal" column over the same measured windows (after the same warm-up), and ${(100 * idealSteady).toFixed(1)}% in steady state (requests 100 000–150 000 of the sequence): the ceiling this workload allows.`;
+    log(`  → ${idealText}`);
     const off = summarize(OFF, cacheRuns.get(OFF) ?? []);
     const cacheOn = [REDIS, L1].map((l) => summarize(l, cacheRuns.get(l) ?? []));
     for (const s of [off, ...cacheOn])
       chart.push({ ...s, group: 'cache', label: s.label.replace(' (baseline)', '') });
     const cacheRow = (s: Summary) =>
-      `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f2(s.totalCpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
+      `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${s === off ? '—' : `${(100 * (ideal.get(s.label) ?? Number.NaN)).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f2(s.totalCpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
     const versus = (on: Summary) =>
       `${on.label} vs off: throughput ${ratio(on.rps, off.rps)}, p95 ${change(on.p95, off.p95)}, pg queries per request ${change(on.qPerReq, off.qPerReq)}, CPU per request ${change(on.cpuPer10k, off.cpuPer10k)} in the service and ${change(on.totalCpuPer10k, off.totalCpuPer10k)} with PostgreSQL and Redis, peak RSS ${change(on.rssMb, off.rssMb)}, hit rate ${(100 * on.hitRate).toFixed(1)}%.`;
     for (const on of cacheOn) log(`  → ${versus(on)}`);
@@ -635,17 +766,26 @@ async function main() {
       [
         `### 1. Cache on vs off — ${CONNECTIONS} connections, Zipf(s=${ZIPF_S}) over ${USERS} users, ${MEMORIES} memories, 90% reads / 10% writes`,
         '',
-        '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | service CPU s / 10k req | service + PostgreSQL + Redis CPU s / 10k req | peak RSS MB | non-2xx | errors |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | ideal cache, same requests | service CPU s / 10k req | service + PostgreSQL + Redis CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...[off, ...cacheOn].map(cacheRow),
         '',
         ...cacheOn.map((on) => `- ${versus(on)}`),
         '',
-        `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix) and a ${WARMUP_SECONDS} s warm-up that is not measured.`,
+        idealText,
+        '',
+        `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix) and a ${WARMUP_SECONDS} s warm-up that is not measured; every run sends the same request sequence (the measured window continues where the warm-up stopped).`,
         `pg queries counted by ${statStatements ? 'pg_stat_statements (calls in the bench database)' : 'the service’s own query counter (pg_stat_statements is not in shared_preload_libraries on this server)'}; CPU (utime + stime) and peak RSS (VmHWM) read from /proc: the service process, its PostgreSQL backends (by pid from pg_stat_activity) and the bench's own redis-server; per request the server finished. The load generator runs on the same machine.`,
       ].join('\n'),
     );
-    results.cache = { off, redis: cacheOn[0] as Summary, l1: cacheOn[1] as Summary };
+    results.cache = {
+      off,
+      redis: cacheOn[0] as Summary,
+      l1: cacheOn[1] as Summary,
+      idealRedis: ideal.get(REDIS) ?? Number.NaN,
+      idealL1: ideal.get(L1) ?? Number.NaN,
+      idealSteady,
+    };
   }
   if (SCENARIOS.has('2')) {
     // ── Scenario 2: schema/query optimisation ──
@@ -729,7 +869,7 @@ async function main() {
           ...v,
           env: { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: preloadPrefix, MEM0_LOG_LEVEL: 'info', ...v.env },
         })),
-        () => mixedRequests(ids, 2000),
+        () => mixedRequests(ids, MIX_SEED),
       );
     } finally {
       await collector?.stop();
@@ -804,7 +944,7 @@ async function responseScenario(databaseUrl: string, ids: Map<string, string[]>)
   const prefix = `bench:memory-service:${process.pid}:resp:`;
   const list =
     (extra = '') =>
-    () => [{ method: 'GET', path: `/v1/memories?user_id=${hot}&limit=50${extra}` }];
+    (): RequestSet => [{ method: 'GET', path: `/v1/memories?user_id=${hot}&limit=50${extra}` }];
   const cacheEnv = { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: prefix };
   const pairs: Pair[] = [];
   const short = { seconds: RESPONSE_SECONDS, warmupSeconds: 1 };
@@ -812,10 +952,10 @@ async function responseScenario(databaseUrl: string, ids: Map<string, string[]>)
     name: string,
     a: Variant,
     b: Variant,
-    req: () => unknown[],
+    req: () => RequestSet,
     extraA: Partial<LoadOpts> = {},
     extraB: Partial<LoadOpts> = {},
-    reqB: () => unknown[] = req,
+    reqB: () => RequestSet = req,
   ) => {
     const optsA = { ...short, ...extraA };
     const optsB = { ...short, ...extraB };
@@ -893,7 +1033,14 @@ async function responseScenario(databaseUrl: string, ids: Map<string, string[]>)
 }
 
 type Results = {
-  cache: { off: Summary; redis: Summary; l1: Summary };
+  cache: {
+    off: Summary;
+    redis: Summary;
+    l1: Summary;
+    idealRedis: number;
+    idealL1: number;
+    idealSteady: number;
+  };
   queries: Array<{ label: string; optimised: number; naive: number }>;
   preload: { none: Summary; ours: Summary | undefined; upstream: Summary | undefined; backend: string };
   response: Pair[];
@@ -908,17 +1055,17 @@ function writeGuideResults(r: Results) {
   const file = join(docsDir, 'performance-optimization-guide.md');
   const start = '<!-- memory-service:results:start -->';
   const end = '<!-- memory-service:results:end -->';
-  const { off, redis, l1 } = r.cache;
+  const { off, redis, l1, idealRedis, idealL1, idealSteady } = r.cache;
   const rows: string[][] = [
     [
       'Query-result cache in Redis (tags, single-flight)',
       '1',
-      `pg queries/request ${f2(off.qPerReq)} → ${f2(redis.qPerReq)} (${change(redis.qPerReq, off.qPerReq)}); hit rate ${(100 * redis.hitRate).toFixed(1)}%; p95 ${f1(off.p95)} → ${f1(redis.p95)} ms; service CPU/10k req ${f2(off.cpuPer10k)} → ${f2(redis.cpuPer10k)} s (${change(redis.cpuPer10k, off.cpuPer10k)}); with PostgreSQL + Redis ${f2(off.totalCpuPer10k)} → ${f2(redis.totalCpuPer10k)} s (${change(redis.totalCpuPer10k, off.totalCpuPer10k)}); throughput ${ratio(redis.rps, off.rps)}`,
+      `pg queries/request ${f2(off.qPerReq)} → ${f2(redis.qPerReq)} (${change(redis.qPerReq, off.qPerReq)}); hit rate ${(100 * redis.hitRate).toFixed(1)}% (an ideal cache: ${(100 * idealRedis).toFixed(1)}% on the same requests, ${(100 * idealSteady).toFixed(1)}% in steady state); p95 ${f1(off.p95)} → ${f1(redis.p95)} ms; service CPU/10k req ${f2(off.cpuPer10k)} → ${f2(redis.cpuPer10k)} s (${change(redis.cpuPer10k, off.cpuPer10k)}); with PostgreSQL + Redis ${f2(off.totalCpuPer10k)} → ${f2(redis.totalCpuPer10k)} s (${change(redis.totalCpuPer10k, off.totalCpuPer10k)}); throughput ${ratio(redis.rps, off.rps)}`,
     ],
     [
       'In-process L1 in front of Redis',
       '1',
-      `vs Redis only: throughput ${ratio(l1.rps, redis.rps)}; p95 ${f1(redis.p95)} → ${f1(l1.p95)} ms; service CPU/10k req ${f2(redis.cpuPer10k)} → ${f2(l1.cpuPer10k)} s; vs no cache: pg queries ${change(l1.qPerReq, off.qPerReq)}, CPU/request ${change(l1.cpuPer10k, off.cpuPer10k)} (service), ${change(l1.totalCpuPer10k, off.totalCpuPer10k)} (with PostgreSQL + Redis), peak RSS ${f1(off.rssMb)} → ${f1(l1.rssMb)} MB`,
+      `hit rate ${(100 * l1.hitRate).toFixed(1)}% (ideal ${(100 * idealL1).toFixed(1)}%); vs Redis only: throughput ${ratio(l1.rps, redis.rps)}; p95 ${f1(redis.p95)} → ${f1(l1.p95)} ms; service CPU/10k req ${f2(redis.cpuPer10k)} → ${f2(l1.cpuPer10k)} s; vs no cache: pg queries ${change(l1.qPerReq, off.qPerReq)}, CPU/request ${change(l1.cpuPer10k, off.cpuPer10k)} (service), ${change(l1.totalCpuPer10k, off.totalCpuPer10k)} (with PostgreSQL + Redis), peak RSS ${f1(off.rssMb)} → ${f1(l1.rssMb)} MB`,
     ],
     ...r.queries.map((q) => [
       q.label.startsWith('full-text')

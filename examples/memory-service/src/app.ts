@@ -2,6 +2,7 @@ import type { Cache } from '@mem0-stack/cache';
 import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-stack/errors';
 import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import { changedTags, createdTags, cacheTags as tags, searchTags as tagsOfSearch } from './cacheTags';
 import type { ServiceConfig } from './config';
 import type { Inflight } from './inflight';
 import type { Memory, MemoryRepository, SearchPlan } from './memoryRepository';
@@ -24,22 +25,6 @@ export type AppDeps = {
   /** Counts running route handlers (shutdown waits for them). */
   inflight: Inflight;
 };
-
-/**
- * Cache tags. Every write invalidates only what it can change:
- * - POST: the user's lists, the user's searches for the new content's lexemes, and the user's
- *   searches that any content can change (negations); big contents: all the user's searches.
- * - PATCH / DELETE: the memory itself and all the user's lists and searches.
- */
-const tags = {
-  memory: (id: string) => `m:${id}`,
-  lists: (u: string) => `u:${u}:list`,
-  searches: (u: string) => `u:${u}:q`,
-  anySearch: (u: string) => `u:${u}:q:*`,
-  lexeme: (u: string, lexeme: string) => `u:${u}:q:=${lexeme}`,
-};
-// Past this many lexemes one "all searches" tag is cheaper than a tag per lexeme.
-const MAX_LEXEME_TAGS = 32;
 
 const memoryNotFound = (id: string) =>
   new NotFoundError(`memory ${id} not found`, {
@@ -91,11 +76,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const searchTags = async (u: string, q: string): Promise<string[]> => {
     if (!cache) return [];
-    const plan = await searchPlan(q);
-    return [
-      tags.searches(u),
-      ...(plan.any ? [tags.anySearch(u)] : plan.lexemes.map((l) => tags.lexeme(u, l))),
-    ];
+    return tagsOfSearch(u, await searchPlan(q));
   };
 
   const app = express();
@@ -157,12 +138,7 @@ export function createApp(deps: AppDeps): express.Express {
     track(async (req: Request, res: Response) => {
       const input = v.createBody(req.body);
       const { memory, lexemes } = await repo.create(input.user_id, input.content, input.metadata ?? {});
-      const u = memory.user_id;
-      await invalidate([
-        tags.lists(u),
-        tags.anySearch(u),
-        ...(lexemes.length > MAX_LEXEME_TAGS ? [tags.searches(u)] : lexemes.map((l) => tags.lexeme(u, l))),
-      ]);
+      await invalidate(createdTags(memory.user_id, lexemes));
       logger.event('memory.created', {
         'memory.id': memory.id,
         'user.id': memory.user_id,
@@ -220,7 +196,7 @@ export function createApp(deps: AppDeps): express.Express {
       const patch = v.patchBody(req.body);
       const memory = await repo.update(id, patch);
       if (!memory) throw memoryNotFound(id);
-      await invalidate([tags.memory(id), tags.lists(memory.user_id), tags.searches(memory.user_id)]);
+      await invalidate(changedTags(memory.user_id, id));
       logger.event('memory.updated', {
         'memory.id': id,
         'user.id': memory.user_id,
@@ -236,7 +212,7 @@ export function createApp(deps: AppDeps): express.Express {
       const id = v.id(req.params.id as string);
       const userId = await repo.delete(id);
       if (userId === undefined) throw memoryNotFound(id);
-      await invalidate([tags.memory(id), tags.lists(userId), tags.searches(userId)]);
+      await invalidate(changedTags(userId, id));
       logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
       res.status(204).end();
     }),
