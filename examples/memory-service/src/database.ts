@@ -1,6 +1,6 @@
 import type { Logger } from '@mem0-stack/logging';
 import { startTimer } from '@mem0-stack/logging';
-import { type PoolLike, type PresetPolicy, presets, resilientPool } from '@mem0-stack/resilience';
+import { type PoolLike, type PresetPolicy, presets, resilientPool, timeout } from '@mem0-stack/resilience';
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import type { Queryable } from './memoryRepository';
 
@@ -63,6 +63,7 @@ export function createDatabase(opts: {
   // An idle client losing its connection must not crash the process; the next query reconnects.
   raw.on('error', (err) => opts.logger.warn('pg.pool.error', { 'error.message': err.message }));
   const policy = presets.database({ name: 'postgres', timeoutMs: opts.timeoutMs });
+  const probe = timeout(1000);
   // The casts work around a typing gap in @mem0-stack/resilience: PoolLike.options is
   // Record<string, unknown>, which pg's PoolOptions interface does not satisfy. The wrapper
   // returns the same Pool API at run time.
@@ -129,8 +130,10 @@ export function createDatabase(opts: {
     policy,
     db,
     queryCount: () => count,
+    // A probe answers fast or fails: no retries, one second at most (a load balancer's probe
+    // gives up sooner than the retry policy would).
     async check() {
-      await pool.query('SELECT 1');
+      await probe.execute(() => raw.query('SELECT 1'));
     },
     async close() {
       clearInterval(refill);
