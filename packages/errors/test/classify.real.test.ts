@@ -72,9 +72,10 @@ const postgres: Row[] = [
     { code: 'DB_SHUTDOWN', ...unavailable, maybeSent: true },
   ],
   [
+    // pg refuses it locally ("not queryable"): the statement never left, so any work may retry it.
     'query on a client whose backend was terminated',
     () => pg.queryAfterTermination(env),
-    { code: 'DB_CONNECTION_LOST', ...unavailable, maybeSent: true },
+    { code: 'DB_CONNECTION_LOST', ...unavailable, maybeSent: false },
   ],
   [
     'unknown database',

@@ -128,8 +128,13 @@ export function classifySqlState(code: string): Classification {
 // Client-side failures of node-postgres (pg/pg-pool) are plain Errors told apart by message.
 const PG_CLIENT_MESSAGES: Array<[RegExp, Classification]> = [
   [
-    /^Connection terminated unexpectedly$|^Client has encountered a connection error and is not queryable$/,
+    /^Connection terminated unexpectedly$/,
     pg({ code: 'DB_CONNECTION_LOST', category: 'unavailable', retryable: true, maybeSent: true }),
+  ],
+  [
+    // pg refuses the query on a client whose socket already failed: the statement never left.
+    /^Client has encountered a connection error and is not queryable$/,
+    pg({ code: 'DB_CONNECTION_LOST', category: 'unavailable', retryable: true, maybeSent: false }),
   ],
   [
     /^Connection terminated due to connection timeout$|^timeout exceeded when trying to connect$/,
