@@ -321,6 +321,16 @@ function cache(): DashboardBuilder {
   return base('mem0-cache', 'mem0 / Cache', ['cache'])
     .withVariable(serviceVariable('cache_requests_total'))
     .withPanel(
+      // Each lookup is counted once, at the tier that answered it, so this is the figure the
+      // CacheHitRatioLow alert watches; the per-tier panel below shows where hits come from.
+      timeseries('Hit ratio (all tiers)', 'percentunit', [
+        {
+          expr: `(sum by (cache_name) (rate(cache_requests_total{${SVC}, cache_result="hit"}[${RI}])) or sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}]))`,
+          legend: '{{cache_name}}',
+        },
+      ]),
+    )
+    .withPanel(
       timeseries('Hit ratio by tier', 'percentunit', [
         {
           expr: `(sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}, cache_result="hit"}[${RI}])) or sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}]))`,
