@@ -57,10 +57,17 @@ let finished = false;
 function killAll(signal = 'SIGKILL') {
   for (const ch of children) if (ch.exitCode === null && ch.signalCode === null) ch.kill(signal);
 }
+// Last started, first stopped: the service flushes into the collector, the collector into its
+// Tempo/Loki stand-in, which is stopped (and its files kept) last.
 async function stopAll() {
-  await Promise.allSettled(
-    stoppers.splice(0).map((s) => Promise.race([s(), new Promise((r) => setTimeout(r, 8000))])),
-  );
+  for (const stop of stoppers.splice(0).reverse()) {
+    await Promise.race([
+      Promise.resolve()
+        .then(stop)
+        .catch(() => {}),
+      new Promise((r) => setTimeout(r, 8000)),
+    ]);
+  }
   killAll();
 }
 /** Reports, stops everything and exits; the returned promise never settles (`await fail(…)`). */
@@ -592,9 +599,11 @@ if (!KEEP) {
 }
 if (backend.spans && sampleId) {
   const deadline = Date.now() + 8000;
+  // Logs travel their own pipeline (and batch) next to the spans: wait for both.
   while (Date.now() < deadline) {
     spans = backend.spans().filter((s) => s.traceId === sampleId);
-    if (spans.some((s) => !s.parentSpanId)) break;
+    const logsIn = !backend.logs || backend.logs().some((l) => l.traceId === sampleId);
+    if (spans.some((s) => !s.parentSpanId) && logsIn) break;
     await sleep(250);
   }
 }
