@@ -90,5 +90,6 @@ export function recordInvalidation(
 /** Marks the active span (usually the request span) with whether this lookup was served from cache. */
 export function markSpan(hit: boolean): void {
   const span = trace.getActiveSpan();
-  if (span !== undefined) span.setAttribute('cache.hit', hit);
+  // A joined single-flight load can settle after the caller's span ended.
+  if (span?.isRecording()) span.setAttribute('cache.hit', hit);
 }

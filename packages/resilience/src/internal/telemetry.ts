@@ -87,7 +87,10 @@ function instruments(): Instruments | undefined {
 
 function addSpanEvent(name: string, attrs: Attributes): void {
   try {
-    trace.getActiveSpan()?.addEvent(name, attrs);
+    // The active span may already have ended (a breaker transition settles after the request
+    // that caused it); adding to it would only make the SDK warn.
+    const span = trace.getActiveSpan();
+    if (span?.isRecording()) span.addEvent(name, attrs);
   } catch {
     // Telemetry never fails a call.
   }
