@@ -64,10 +64,7 @@ export function createDatabase(opts: {
   raw.on('error', (err) => opts.logger.warn('pg.pool.error', { 'error.message': err.message }));
   const policy = presets.database({ name: 'postgres', timeoutMs: opts.timeoutMs });
   const probe = timeout(1000);
-  // The casts work around a typing gap in @mem0-stack/resilience: PoolLike.options is
-  // Record<string, unknown>, which pg's PoolOptions interface does not satisfy. The wrapper
-  // returns the same Pool API at run time.
-  const pool = resilientPool(raw as unknown as PoolLike, { policy, logger: opts.logger }) as unknown as Pool;
+  const pool = resilientPool(raw, { policy, logger: opts.logger });
   let count = 0;
   // Statements are a fixed set: sanitize each text once, not on every call.
   const sanitized = new Map<string, string>();
