@@ -1,6 +1,6 @@
 import type { Logger } from '@mem0-stack/logging';
 import { startTimer } from '@mem0-stack/logging';
-import { type PoolLike, type PresetPolicy, presets, resilientPool, timeout } from '@mem0-stack/resilience';
+import { type PresetPolicy, presets, resilientPool, timeout } from '@mem0-stack/resilience';
 import { Pool, type PoolConfig, type QueryResultRow } from 'pg';
 import type { Queryable } from './memoryRepository';
 
