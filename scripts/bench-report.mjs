@@ -1,11 +1,13 @@
 // Writes one benchmark's table into docs/benchmarks.md between its own markers, so
 // each package's `npm run bench` refreshes its section without touching the others.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'benchmarks.md');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const file = join(root, 'docs', 'benchmarks.md');
 
 /** One line describing the machine and date, for the top of each section. */
 export function machineLine() {
@@ -31,4 +33,20 @@ export function writeSection(id, title, markdown) {
   doc =
     i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + end.length) : `${doc.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, doc);
+  formatMarkdown(file);
+}
+
+/**
+ * Formats a generated Markdown file the way `npm run lint` expects (Biome pads tables), so
+ * a benchmark run never leaves the tree failing lint. Best effort: a missing Biome is ignored.
+ * @param {string} path
+ */
+export function formatMarkdown(path) {
+  spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'), 'format', '--write', path],
+    {
+      stdio: 'ignore',
+    },
+  );
 }

@@ -22,6 +22,7 @@ export function latencyChart(rows: ChartRow[], subtitle: string): string {
   const x = (v: number) => (Number.isFinite(v) ? (v / max) * plotW : 0);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    '<title>memory-service latency percentiles by scenario</title>',
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="20" y="24" font-size="16" font-weight="bold">memory-service latency percentiles (ms, lower is better)</text>`,
     `<text x="20" y="44" fill="#555">${esc(subtitle)}</text>`,

@@ -13,7 +13,7 @@ import { startRedisServer } from '@mem0-stack/testkit';
 import autocannon from 'autocannon';
 import { Client, Pool } from 'pg';
 import { createClient } from 'redis';
-import { machineLine, writeSection } from '../../../scripts/bench-report.mjs';
+import { formatMarkdown, machineLine, writeSection } from '../../../scripts/bench-report.mjs';
 import { cacheTags, changedTags, createdTags, searchTags } from '../src/cacheTags';
 import { loadConfig } from '../src/config';
 import { createRandom, SEARCH_TERMS, userId, zipf } from '../src/dataset';
@@ -1104,6 +1104,7 @@ function writeGuideResults(r: Results) {
   if (i >= 0 && j > i) doc = doc.slice(0, i) + table + doc.slice(j + end.length);
   else doc = `${doc.trimEnd()}\n\n## Measured effects\n\n${table}\n`;
   writeFileSync(file, doc);
+  formatMarkdown(file);
 }
 
 main().then(
