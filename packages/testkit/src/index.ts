@@ -10,6 +10,8 @@ export {
 } from './collector';
 export { freePort } from './freePort';
 export type { ManagedProcess } from './internal/managedProcess';
+export type { OtlpFile } from './otlpFile';
+export { tailOtlpFile } from './otlpFile';
 export type { Attrs, OtlpSink, SinkLog, SinkMetric, SinkSpan } from './otlpSink';
 export { anyValue, attrs, startOtlpSink } from './otlpSink';
 export type { PrometheusServer, PromSample, StartPrometheusOptions } from './prometheus';
