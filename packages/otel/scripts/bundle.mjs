@@ -88,16 +88,25 @@ const semconvSubset = {
 
 const started = Date.now();
 await build({
-  entryPoints: [join(pkgDir, 'src/internal/bundleEntry.ts')],
+  // From tsc's CommonJS output (not src/): the same code the tests load unbundled, and
+  // plain require() calls instead of ESM-interop getters on every API access.
+  entryPoints: [join(pkgDir, 'dist/internal/bundleEntry.js')],
   outfile: join(pkgDir, 'dist/preload.js'),
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node20',
   external,
+  // CommonJS builds only: esbuild would otherwise pick the packages' ESM builds ("module"
+  // condition/field) and every `api.trace` read from CommonJS code would go through two
+  // getter layers of ESM interop on the request path.
+  conditions: ['node', 'require'],
+  mainFields: ['main'],
   plugins: [resourcesImpl, semconvSubset],
-  minifyWhitespace: true,
-  minifySyntax: true,
+  // Whitespace/syntax minification only: identifiers stay readable in stack traces.
+  // MEM0_OTEL_BUNDLE_MINIFY=0 keeps the layout too (profiling).
+  minifyWhitespace: process.env.MEM0_OTEL_BUNDLE_MINIFY !== '0',
+  minifySyntax: process.env.MEM0_OTEL_BUNDLE_MINIFY !== '0',
   keepNames: false,
   sourcemap: false,
   legalComments: 'none',

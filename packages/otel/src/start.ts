@@ -224,6 +224,7 @@ function startSdk(config: OtelConfig, diag: Diag, options: StartOptions): OtelSd
     config,
     diag,
     options.instrumentationLoading ?? 'eager',
+    { customSampler: options.sampler !== undefined },
   );
 
   let metricsFlushedAtExit = false;
@@ -263,9 +264,7 @@ function startSdk(config: OtelConfig, diag: Diag, options: StartOptions): OtelSd
     uninstallHooks = installProcessHooks({
       diag,
       timeoutMillis: config.shutdownTimeoutMillis,
-      hasPending: () =>
-        traces.processors.some((p) => p.queued > 0) ||
-        (logging?.processors() ?? []).some((p) => p.queued > 0),
+      hasPending: () => traces.queued() > 0 || (logging?.processors() ?? []).some((p) => p.queued > 0),
       flush,
       shutdown: stop,
       stopRetrying,

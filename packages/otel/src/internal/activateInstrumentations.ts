@@ -3,6 +3,7 @@ import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { OtelConfig } from '../readConfig';
 import type { Diag } from './createDiag';
 import {
+  type Activated,
   CATALOG,
   type CatalogEntry,
   type InstrumentationContext,
@@ -31,9 +32,13 @@ export function activateInstrumentations(
   config: OtelConfig,
   diag: Diag,
   mode: 'lazy' | 'eager',
+  opts: { customSampler?: boolean } = {},
 ): ActiveInstrumentations {
-  const ctx: InstrumentationContext = { ignorePaths: config.ignorePaths };
-  const loaded = new Map<string, Instrumentation>();
+  const ctx: InstrumentationContext = {
+    ignorePaths: config.ignorePaths,
+    samplerReadsAttributes: opts.customSampler === true,
+  };
+  const loaded = new Map<string, Activated>();
   const cleanups: Array<() => void> = [];
 
   if (config.instrumentations.mode === 'all') {
@@ -49,7 +54,7 @@ export function activateInstrumentations(
     }
   }
 
-  const activate = (entry: CatalogEntry): Instrumentation | undefined => {
+  const activate = (entry: CatalogEntry): Activated | undefined => {
     const existing = loaded.get(entry.name);
     if (existing) return existing;
     try {
@@ -157,7 +162,7 @@ type AutoModule = {
 function loadUpstreamBundle(
   config: OtelConfig,
   diag: Diag,
-  loaded: Map<string, Instrumentation>,
+  loaded: Map<string, Activated>,
 ): string[] | undefined {
   let auto: AutoModule | undefined;
   try {

@@ -13,6 +13,7 @@ import type { OtelConfig } from '../readConfig';
 import type { Diag } from './createDiag';
 import { createOtlpExporter } from './createOtlpExporter';
 import { countDropped } from './droppedCounter';
+import { createFastHistogramProducer, enableFastHistograms } from './fastHistogram';
 
 export type MetricsPipeline = {
   /** Registered as the global MeterProvider; the SDK loads on the first getMeter(). */
@@ -102,11 +103,14 @@ export function createMetricsPipeline(
       } else if (kind === 'console') {
         exporter = new sdk.ConsoleMetricExporter();
       } else continue;
+      const histogramDelta =
+        kind === 'otlp' && config.metrics.temporality !== 'cumulative' ? 'delta' : 'cumulative';
       readers.push(
         new sdk.PeriodicExportingMetricReader({
           exporter,
           exportIntervalMillis: config.metrics.exportIntervalMillis,
           exportTimeoutMillis,
+          metricProducers: [createFastHistogramProducer(histogramDelta)],
         }),
       );
     }
@@ -119,6 +123,11 @@ export function createMetricsPipeline(
       return real.getMeter(name, version, options);
     },
   };
+  // Our readers carry the fast-histogram producer; a caller-supplied reader does not, so the
+  // request-path histograms then go through the SDK instead.
+  if (!extra.reader && config.metrics.exporters.length > 0) {
+    enableFastHistograms(() => provider.getMeter('@mem0-stack/otel'));
+  }
 
   return {
     provider,

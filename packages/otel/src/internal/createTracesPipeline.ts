@@ -12,12 +12,14 @@ import {
 import type { OtelConfig } from '../readConfig';
 import { adaptExporter } from './adaptExporter';
 import { type BatchExporter, type BatchProcessor, createBatchProcessor } from './createBatchProcessor';
+import { createEncodingSpanProcessor } from './createEncodingSpanProcessor';
 import { createOtlpExporter } from './createOtlpExporter';
 import { scrubSpans } from './scrubSpans';
 
 export type TracesPipeline = {
   provider: TracerProvider;
-  processors: BatchProcessor<ReadableSpan>[];
+  /** Spans waiting to be sent, across exporters. */
+  queued(): number;
 };
 
 export function createSampler(config: OtelConfig): Sampler {
@@ -59,26 +61,41 @@ export function createTracesPipeline(
   resource: Resource,
   extra: { exporter?: BatchExporter<ReadableSpan>; sampler?: Sampler } = {},
 ): TracesPipeline {
-  const exporters: BatchExporter<ReadableSpan>[] = [];
-  if (extra.exporter) exporters.push(extra.exporter);
-  else {
-    for (const kind of config.traces.exporters) {
-      if (kind === 'otlp') exporters.push(createOtlpExporter<ReadableSpan[]>('traces', config.traces.otlp));
-      else if (kind === 'console') exporters.push(adaptExporter<ReadableSpan>(new ConsoleSpanExporter()));
-    }
-  }
+  const processors: SpanProcessor[] = [];
+  const queues: Array<{ readonly queued: number }> = [];
   const prepare = async (spans: ReadableSpan[]) => {
     if (resource.asyncAttributesPending) await resource.waitForAsyncAttributes?.();
     scrubSpans(spans);
   };
-  const processors = exporters.map((exporter) =>
-    createBatchProcessor<ReadableSpan>({ signal: 'traces', config: config.traces.batch, exporter, prepare }),
-  );
+  const addBatch = (exporter: BatchExporter<ReadableSpan>) => {
+    const batch = createBatchProcessor<ReadableSpan>({
+      signal: 'traces',
+      config: config.traces.batch,
+      exporter,
+      prepare,
+    });
+    queues.push(batch);
+    processors.push(toSpanProcessor(batch));
+  };
+  if (extra.exporter) addBatch(extra.exporter);
+  else {
+    for (const kind of config.traces.exporters) {
+      if (kind === 'otlp') {
+        const exporter = createOtlpExporter<ReadableSpan[]>('traces', config.traces.otlp);
+        if (config.traces.otlp.protocol === 'http/protobuf') {
+          // The default path: spans are encoded as they end (see createEncodingSpanProcessor).
+          const p = createEncodingSpanProcessor({ config: config.traces.batch, exporter, resource });
+          queues.push(p);
+          processors.push(p);
+        } else addBatch(exporter);
+      } else if (kind === 'console') addBatch(adaptExporter<ReadableSpan>(new ConsoleSpanExporter()));
+    }
+  }
   const provider = new TracerProvider({
     resource,
     sampler: extra.sampler ?? createSampler(config),
     spanLimits: config.spanLimits,
-    spanProcessors: processors.map(toSpanProcessor),
+    spanProcessors: processors,
   });
-  return { provider, processors };
+  return { provider, queued: () => queues.reduce((n, q) => n + q.queued, 0) };
 }

@@ -1,6 +1,8 @@
-import type { IncomingMessage } from 'node:http';
-import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { CuratedInstrumentation } from '../readConfig';
+import { instrumentHttpServer } from './instrumentHttpServer';
+
+/** What activating an entry returns: something that can be switched off again. */
+export type Activated = { disable(): void };
 
 export type CatalogEntry = {
   name: CuratedInstrumentation;
@@ -8,10 +10,10 @@ export type CatalogEntry = {
   triggers: string[];
   /** Packages that must be installed for the instrumentation to matter (none for built-ins). */
   installed?: string[];
-  create(ctx: InstrumentationContext): Instrumentation;
+  create(ctx: InstrumentationContext): Activated;
 };
 
-export type InstrumentationContext = { ignorePaths: readonly string[] };
+export type InstrumentationContext = { ignorePaths: readonly string[]; samplerReadsAttributes: boolean };
 
 /** True for /health, /health/live, /health?x=1 when /health is ignored. */
 export function isIgnoredPath(url: string | undefined, ignorePaths: readonly string[]): boolean {
@@ -37,12 +39,19 @@ export const CATALOG: readonly CatalogEntry[] = [
   {
     name: 'http',
     triggers: ['http', 'node:http', 'https', 'node:https'],
-    create: ({ ignorePaths }) => {
+    create: ({ ignorePaths, samplerReadsAttributes }) => {
+      // Incoming requests: our lean server instrumentation (the per-request hot path).
+      // Outgoing requests: the upstream instrumentation, unchanged.
+      const unpatchServer = instrumentHttpServer({ ignorePaths, samplerReadsAttributes });
       const { HttpInstrumentation } =
         require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-      return new HttpInstrumentation({
-        ignoreIncomingRequestHook: (req: IncomingMessage) => isIgnoredPath(req.url, ignorePaths),
-      });
+      const client = new HttpInstrumentation({ disableIncomingRequestInstrumentation: true });
+      return {
+        disable() {
+          unpatchServer();
+          client.disable();
+        },
+      };
     },
   },
   {

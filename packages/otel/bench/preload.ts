@@ -1,0 +1,263 @@
+/**
+ * Preload cost benchmark: @mem0-stack/otel/register vs @opentelemetry/auto-instrumentations-node/register
+ * vs no preload, measured side by side in one run with alternating order.
+ *   (a) startup CPU of `node -r <preload> -e 0` (and its wall time, peak RSS)
+ *   (b) hello-world http throughput under autocannon (50 connections) while exporting to a live
+ *       OTLP endpoint (the ocb-built collector when collector/_build/otelcol-mem0 exists, else
+ *       the testkit OTLP sink)
+ *   (c) RSS of the server after start
+ * Writes its table to docs/benchmarks.md (section `otel`).
+ *   npm run bench -w @mem0-stack/otel            (BENCH_ROUNDS=3 BENCH_DURATION=10 BENCH_STARTUP_RUNS=5)
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { freePort, type OtlpSink, startCollector, startOtlpSink, startProcess } from '@mem0-stack/testkit';
+// @ts-expect-error plain ESM helper shared by every package's bench
+import { writeSection } from '../../../scripts/bench-report.mjs';
+
+type AutocannonResult = {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+};
+const autocannon = createRequire(__filename)('autocannon') as (
+  opts: Record<string, unknown>,
+) => Promise<AutocannonResult>;
+
+const here = __dirname;
+const repo = join(here, '..', '..', '..');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
+const CONNECTIONS = 50;
+
+type Variant = { id: 'none' | 'upstream' | 'ours'; label: string; args: string[] };
+const VARIANTS: Variant[] = [
+  { id: 'none', label: 'no preload', args: [] },
+  {
+    id: 'upstream',
+    label: '`@opentelemetry/auto-instrumentations-node/register` 0.81.2',
+    args: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
+  },
+  { id: 'ours', label: '`@mem0-stack/otel/register`', args: ['--require', '@mem0-stack/otel/register'] },
+];
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length === 0
+    ? Number.NaN
+    : s.length % 2
+      ? (s[m] as number)
+      : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : 'n/a');
+const log = (s: string) => process.stdout.write(`${s}\n`);
+
+/** Rotates the variant order each round so no variant always runs first (warm caches, noise). */
+const order = (round: number) => VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant);
+
+type Endpoint = { url: string; kind: string; spans(): Promise<number>; close(): Promise<void> };
+
+async function startEndpoint(): Promise<Endpoint> {
+  const bin = join(repo, 'collector', '_build', 'otelcol-mem0');
+  if (existsSync(bin) && process.env.BENCH_SINK !== 'testkit') {
+    const col = await startCollector({ configs: [join(here, 'collector.yaml')] });
+    return {
+      url: col.otlpHttpUrl,
+      kind: 'ocb-built collector (`collector/_build/otelcol-mem0`, OTLP/HTTP receiver → batch → debug exporter)',
+      spans: () => col.selfMetric('otelcol_receiver_accepted_spans'),
+      close: () => col.cleanup(),
+    };
+  }
+  const sink: OtlpSink = await startOtlpSink();
+  return {
+    url: sink.url,
+    kind: 'testkit OTLP sink (accepts OTLP/HTTP, answers 200)',
+    spans: async () => sink.spans().length,
+    close: () => sink.close(),
+  };
+}
+
+function childEnv(endpoint: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const k of Object.keys(env)) if (k.startsWith('OTEL_') || k.startsWith('MEM0_OTEL_')) delete env[k];
+  env.OTEL_EXPORTER_OTLP_ENDPOINT = endpoint;
+  env.OTEL_SERVICE_NAME = 'bench';
+  env.NODE_OPTIONS = '';
+  return env;
+}
+
+type StartupSample = { cpuMs: number; wallMs: number; maxRssKiB: number };
+
+function runStartup(v: Variant, endpoint: string): Promise<StartupSample> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, ['--require', join(here, 'cpu-report.cjs'), ...v.args, '-e', '0'], {
+      cwd: repo,
+      env: childEnv(endpoint),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(kill);
+      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const m = /@@bench (\{.*\})/.exec(err);
+      if (!m?.[1]) return reject(new Error(`${v.id}: no report in stderr: ${err.slice(-500)}`));
+      const r = JSON.parse(m[1]) as { cpuMs: number; maxRssKiB: number };
+      resolve({ cpuMs: r.cpuMs, maxRssKiB: r.maxRssKiB, wallMs });
+    });
+  });
+}
+
+type LoadSample = {
+  rps: number;
+  p99: number;
+  rssStartKiB: number;
+  rssAfterKiB: number;
+  spansPerReq: number;
+  /** Server CPU time per request: far less sensitive to a busy machine than req/s. */
+  cpuUsPerReq: number;
+  bad: number;
+};
+
+/** utime + stime of a process in ms, from /proc (clock ticks are 10 ms on Linux). */
+function procCpuMs(pid: number | undefined): number {
+  if (!pid) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function runLoad(v: Variant, ep: Endpoint): Promise<LoadSample> {
+  const port = await freePort();
+  const proc = await startProcess(process.execPath, [...v.args, join(here, 'hello.cjs')], {
+    cwd: repo,
+    env: childEnv(ep.url, { PORT: String(port) }),
+    ready: (out) => out.includes('listening'),
+    timeoutMs: 30_000,
+  });
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const rssStartKiB = proc.rssKiB() ?? Number.NaN;
+    const url = `http://127.0.0.1:${port}/`;
+    await autocannon({ url, connections: CONNECTIONS, duration: WARMUP });
+    // Let the warm-up's spans drain so the measured window counts only its own exports.
+    await new Promise((r) => setTimeout(r, 6000));
+    const spansBefore = await ep.spans();
+    const cpuBefore = procCpuMs(proc.pid);
+    const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
+    // Both SDKs batch with a 5 s delay: wait for the window's spans to arrive (their export
+    // CPU is part of the cost per request).
+    await new Promise((res) => setTimeout(res, 7000));
+    const cpuAfter = procCpuMs(proc.pid);
+    const spansAfter = await ep.spans();
+    return {
+      rps: r.requests.average,
+      p99: r.latency.p99,
+      rssStartKiB,
+      rssAfterKiB: proc.rssKiB() ?? Number.NaN,
+      spansPerReq: r.requests.total > 0 ? (spansAfter - spansBefore) / r.requests.total : 0,
+      cpuUsPerReq: r.requests.total > 0 ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total : Number.NaN,
+      bad: r.non2xx + r.errors,
+    };
+  } finally {
+    await proc.stop(2000);
+  }
+}
+
+async function main() {
+  log(
+    `otel preload bench: ${ROUNDS} load rounds × ${DURATION}s (${CONNECTIONS} connections), ${STARTUP_RUNS} startup runs`,
+  );
+  const ep = await startEndpoint();
+  log(`OTLP endpoint: ${ep.kind} at ${ep.url}`);
+  const startup: Record<string, StartupSample[]> = { none: [], upstream: [], ours: [] };
+  const load: Record<string, LoadSample[]> = { none: [], upstream: [], ours: [] };
+  try {
+    for (let i = 0; i < STARTUP_RUNS; i++) {
+      for (const v of order(i)) {
+        const s = await runStartup(v, ep.url);
+        startup[v.id]?.push(s);
+        log(
+          `  startup ${v.id.padEnd(8)} cpu ${fmt(s.cpuMs)} ms  wall ${fmt(s.wallMs)} ms  maxRSS ${fmt(s.maxRssKiB / 1024, 1)} MiB`,
+        );
+      }
+    }
+    for (let i = 0; i < ROUNDS; i++) {
+      for (const v of order(i)) {
+        const s = await runLoad(v, ep);
+        load[v.id]?.push(s);
+        log(
+          `  load    ${v.id.padEnd(8)} ${fmt(s.rps)} req/s  p99 ${fmt(s.p99)} ms  RSS start ${fmt(s.rssStartKiB / 1024, 1)} MiB  after ${fmt(s.rssAfterKiB / 1024, 1)} MiB  spans/req ${fmt(s.spansPerReq, 2)}  server CPU ${fmt(s.cpuUsPerReq)} µs/req  errors ${s.bad}`,
+        );
+      }
+    }
+  } finally {
+    await ep.close();
+  }
+
+  const med = (id: string, f: (s: StartupSample) => number) => median((startup[id] ?? []).map(f));
+  const lmed = (id: string, f: (s: LoadSample) => number) => median((load[id] ?? []).map(f));
+  const cpu = {
+    none: med('none', (s) => s.cpuMs),
+    upstream: med('upstream', (s) => s.cpuMs),
+    ours: med('ours', (s) => s.cpuMs),
+  };
+  const rps = {
+    none: lmed('none', (s) => s.rps),
+    upstream: lmed('upstream', (s) => s.rps),
+    ours: lmed('ours', (s) => s.rps),
+  };
+  const rss = {
+    none: lmed('none', (s) => s.rssStartKiB),
+    upstream: lmed('upstream', (s) => s.rssStartKiB),
+    ours: lmed('ours', (s) => s.rssStartKiB),
+  };
+
+  const rows = VARIANTS.map(
+    (v) =>
+      `| ${v.label} | ${fmt(cpu[v.id])} | ${fmt(med(v.id, (s) => s.wallMs))} | ${fmt(med(v.id, (s) => s.maxRssKiB) / 1024, 1)} | ${fmt(rps[v.id])} | ${fmt(lmed(v.id, (s) => s.p99))} | ${fmt(lmed(v.id, (s) => s.cpuUsPerReq))} | ${fmt(
+        lmed(v.id, (s) => s.spansPerReq),
+        2,
+      )} | ${fmt(rss[v.id] / 1024, 1)} | ${fmt(lmed(v.id, (s) => s.rssAfterKiB) / 1024, 1)} |`,
+  );
+  const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const md = `Command: \`npm run bench -w @mem0-stack/otel\` (${STARTUP_RUNS} startup runs and ${ROUNDS} load rounds per variant, alternating order; medians). Live OTLP endpoint: ${ep.kind}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up, hello-world \`node:http\` server.
+
+| preload | \`-e 0\` CPU (ms) | \`-e 0\` wall (ms) | \`-e 0\` peak RSS (MiB) | req/s | p99 (ms) | server CPU (µs/req) | spans exported / req | RSS after start (MiB) | RSS after load (MiB) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows.join('\n')}
+
+| target | measured | |
+|---|---:|---|
+| (a) startup CPU ≤ 0.3× upstream | ${ratio(cpu.ours, cpu.upstream)} | ${verdict(cpu.ours / cpu.upstream <= 0.3)} |
+| (b) throughput ≥ 2× upstream | ${ratio(rps.ours, rps.upstream)} | ${verdict(rps.ours / rps.upstream >= 2)} |
+| (b) throughput ≥ 0.6× no preload | ${ratio(rps.ours, rps.none)} | ${verdict(rps.ours / rps.none >= 0.6)} |
+| (c) RSS after start ≤ 0.7× upstream | ${ratio(rss.ours, rss.upstream)} | ${verdict(rss.ours / rss.upstream <= 0.7)} |
+
+"spans exported / req" is counted at the endpoint (accepted spans during the measured window ÷ requests served), so a preload that sheds spans to look fast would show it. "server CPU" is the server process's user+system time over the measured window plus the export tail, divided by requests served: it is much less sensitive to other load on the machine than req/s. Startup CPU is user+system time of the whole \`node -e 0\` process, including Node's own ~${fmt(cpu.none)} ms.`;
+  log('');
+  log(md);
+  writeSection('otel', '@mem0-stack/otel — preload cost', md);
+  log('\nwrote docs/benchmarks.md (section otel)');
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});

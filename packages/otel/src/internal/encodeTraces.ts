@@ -1,0 +1,581 @@
+import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+
+/**
+ * OTLP/protobuf encoder for ExportTraceServiceRequest, tuned for the export path's cost.
+ * Same wire format (and field order) as @opentelemetry/otlp-transformer's
+ * ProtobufTraceSerializer; the difference is work per span: most attributes of a service's
+ * spans repeat (method, scheme, host, route, db.system…), so each distinct key/value pair is
+ * encoded once and copied afterwards; ids are written straight from hex; sizes are computed,
+ * not shifted into place.
+ */
+
+type Scope = ReadableSpan['instrumentationScope'];
+
+const MAX_CACHED_VALUE = 96;
+const MAX_VALUES_PER_KEY = 256;
+const MAX_KEYS = 512;
+/** key → (value → encoded KeyValue field, tag included); null = this key's values do not repeat. */
+const kvCache = new Map<string, Map<string | number | boolean, Buffer> | null>();
+
+let buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+let pos = 0;
+
+function ensure(n: number): void {
+  if (pos + n <= buf.length) return;
+  let size = buf.length * 2;
+  while (size < pos + n) size *= 2;
+  const next = Buffer.allocUnsafe(size);
+  buf.copy(next, 0, 0, pos);
+  buf = next;
+}
+
+function varintSize(v: number): number {
+  if (v < 0x80) return 1;
+  if (v < 0x4000) return 2;
+  if (v < 0x200000) return 3;
+  if (v < 0x10000000) return 4;
+  return 5;
+}
+
+/** Unsigned varint of a non-negative integer below 2^32. */
+function writeVarint(v: number): void {
+  while (v > 0x7f) {
+    buf[pos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  buf[pos++] = v;
+}
+
+/** int64 varint (two's complement for negatives, 10 bytes), as protobuf int64. */
+function writeInt64(v: number): void {
+  if (v >= 0 && v < 0x100000000) {
+    writeVarint(v);
+    return;
+  }
+  let lo: number;
+  let hi: number;
+  if (v >= 0) {
+    lo = v % 0x100000000;
+    hi = Math.floor(v / 0x100000000);
+  } else {
+    const a = -v;
+    lo = a % 0x100000000;
+    hi = Math.floor(a / 0x100000000);
+    // two's complement of (hi, lo)
+    lo = ~lo >>> 0;
+    hi = ~hi >>> 0;
+    lo += 1;
+    if (lo > 0xffffffff) {
+      lo = 0;
+      hi = (hi + 1) >>> 0;
+    }
+  }
+  while (hi > 0 || lo > 0x7f) {
+    buf[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  buf[pos++] = lo;
+}
+
+function int64Size(v: number): number {
+  if (v >= 0 && v < 0x100000000) return varintSize(v);
+  if (v < 0) return 10;
+  let hi = Math.floor(v / 0x100000000);
+  let bits = 32;
+  while (hi > 0) {
+    bits++;
+    hi = Math.floor(hi / 2);
+  }
+  return Math.ceil(bits / 7);
+}
+
+function strSize(s: string): number {
+  // ASCII fast path: byte length equals string length.
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
+  return s.length;
+}
+
+function writeStr(s: string, len: number): void {
+  if (len === s.length && len < 64) {
+    for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
+  } else {
+    buf.write(s, pos, len, 'utf8');
+  }
+  pos += len;
+}
+
+function writeHex(hex: string): void {
+  buf.write(hex, pos, hex.length >> 1, 'hex');
+  pos += hex.length >> 1;
+}
+
+function writeFixed64Time(t: HrTime): void {
+  const seconds = t[0];
+  const nanos = t[1];
+  const lo16 = seconds & 0xffff;
+  const hiBits = (seconds / 0x10000) >>> 0;
+  const a = lo16 * 1e9;
+  const b = hiBits * 1e9;
+  const low = (a >>> 0) + (((b & 0xffff) * 0x10000) >>> 0) + nanos;
+  const high = Math.floor(a / 0x100000000) + ((b / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
+  buf.writeUInt32LE(low >>> 0, pos);
+  buf.writeUInt32LE(high >>> 0, pos + 4);
+  pos += 8;
+}
+
+/** Size of an AnyValue message body. */
+function anyValueSize(v: unknown): number {
+  switch (typeof v) {
+    case 'string': {
+      const n = strSize(v);
+      return 1 + varintSize(n) + n;
+    }
+    case 'boolean':
+      return 2;
+    case 'number':
+      return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? 1 + int64Size(v) : 9;
+    default: {
+      if (v instanceof Uint8Array) return 1 + varintSize(v.length) + v.length;
+      if (Array.isArray(v)) {
+        let n = 0;
+        for (const item of v) {
+          const s = anyValueSize(item);
+          n += 1 + varintSize(s) + s;
+        }
+        return 1 + varintSize(n) + n;
+      }
+      if (v !== null && typeof v === 'object') {
+        const n = kvListSize(v as Record<string, unknown>);
+        return 1 + varintSize(n) + n;
+      }
+      return 0;
+    }
+  }
+}
+
+function kvListSize(obj: Record<string, unknown>): number {
+  let n = 0;
+  for (const k in obj) {
+    if (!Object.hasOwn(obj, k)) continue;
+    const s = keyValueSize(k, obj[k]);
+    n += 1 + varintSize(s) + s;
+  }
+  return n;
+}
+
+function keyValueSize(key: string, value: unknown): number {
+  const k = strSize(key);
+  const a = anyValueSize(value);
+  return 1 + varintSize(k) + k + 1 + varintSize(a) + a;
+}
+
+function writeAnyValue(v: unknown): void {
+  switch (typeof v) {
+    case 'string': {
+      const n = strSize(v);
+      buf[pos++] = 0x0a;
+      writeVarint(n);
+      writeStr(v, n);
+      return;
+    }
+    case 'boolean':
+      buf[pos++] = 0x10;
+      buf[pos++] = v ? 1 : 0;
+      return;
+    case 'number':
+      if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) {
+        buf[pos++] = 0x18;
+        writeInt64(v);
+      } else {
+        buf[pos++] = 0x21;
+        buf.writeDoubleLE(v, pos);
+        pos += 8;
+      }
+      return;
+    default:
+      if (v instanceof Uint8Array) {
+        buf[pos++] = 0x3a;
+        writeVarint(v.length);
+        buf.set(v, pos);
+        pos += v.length;
+        return;
+      }
+      if (Array.isArray(v)) {
+        let n = 0;
+        for (const item of v) {
+          const s = anyValueSize(item);
+          n += 1 + varintSize(s) + s;
+        }
+        buf[pos++] = 0x2a;
+        writeVarint(n);
+        for (const item of v) {
+          buf[pos++] = 0x0a;
+          writeVarint(anyValueSize(item));
+          writeAnyValue(item);
+        }
+        return;
+      }
+      if (v !== null && typeof v === 'object') {
+        const obj = v as Record<string, unknown>;
+        buf[pos++] = 0x32;
+        writeVarint(kvListSize(obj));
+        for (const k in obj) {
+          if (!Object.hasOwn(obj, k)) continue;
+          buf[pos++] = 0x0a;
+          writeKeyValueBody(k, obj[k], keyValueSize(k, obj[k]));
+        }
+      }
+  }
+}
+
+function writeKeyValueBody(key: string, value: unknown, size: number): void {
+  writeVarint(size);
+  const k = strSize(key);
+  buf[pos++] = 0x0a;
+  writeVarint(k);
+  writeStr(key, k);
+  buf[pos++] = 0x12;
+  writeVarint(anyValueSize(value));
+  writeAnyValue(value);
+}
+
+/** Writes one repeated KeyValue field (tag = field << 3 | 2) per attribute. */
+function writeAttributes(attrs: Attributes | undefined, tag: number): void {
+  if (!attrs) return;
+  for (const key in attrs) {
+    if (!Object.hasOwn(attrs, key)) continue;
+    const value = attrs[key] as AttributeValue | undefined;
+    if (value === undefined) continue;
+    const t = typeof value;
+    if (tag === 0x4a && (t === 'string' || t === 'number' || t === 'boolean')) {
+      // Cached path (span attributes only: their tag is fixed).
+      let byValue = kvCache.get(key);
+      if (byValue === undefined && kvCache.size < MAX_KEYS) {
+        byValue = new Map();
+        kvCache.set(key, byValue);
+      }
+      const small = t !== 'string' || (value as string).length <= MAX_CACHED_VALUE;
+      if (byValue && small) {
+        let enc = byValue.get(value as string | number | boolean);
+        if (enc === undefined) {
+          const size = keyValueSize(key, value);
+          ensure(size + 6);
+          const start = pos;
+          buf[pos++] = tag;
+          writeKeyValueBody(key, value, size);
+          enc = Buffer.from(buf.subarray(start, pos));
+          if (byValue.size < MAX_VALUES_PER_KEY) byValue.set(value as string | number | boolean, enc);
+          else kvCache.set(key, null); // high-cardinality key: stop caching it
+          continue;
+        }
+        ensure(enc.length);
+        if (enc.length <= 48) for (let i = 0; i < enc.length; i++) buf[pos + i] = enc[i] as number;
+        else enc.copy(buf, pos);
+        pos += enc.length;
+        continue;
+      }
+    }
+    const size = keyValueSize(key, value);
+    ensure(size + 6);
+    buf[pos++] = tag;
+    writeKeyValueBody(key, value, size);
+  }
+}
+
+/** Starts a length-delimited field of unknown size: one byte is reserved for its length. */
+function open(tag: number): number {
+  ensure(2);
+  buf[pos++] = tag;
+  return pos++;
+}
+
+/** Writes the length at `at`, moving the content when it needs more than the reserved byte. */
+function close(at: number): void {
+  const len = pos - at - 1;
+  if (len < 0x80) {
+    buf[at] = len;
+    return;
+  }
+  const extra = varintSize(len) - 1;
+  ensure(extra);
+  buf.copy(buf, at + 1 + extra, at + 1, pos);
+  pos += extra;
+  const save = pos;
+  pos = at;
+  writeVarint(len);
+  pos = save;
+}
+
+function writeSpan(span: ReadableSpan): void {
+  const ctx = span.spanContext();
+  ensure(160);
+  const at = open(0x12);
+  buf[pos++] = 0x0a;
+  buf[pos++] = 16;
+  writeHex(ctx.traceId);
+  buf[pos++] = 0x12;
+  buf[pos++] = 8;
+  writeHex(ctx.spanId);
+  const traceState = ctx.traceState?.serialize();
+  if (traceState) {
+    const n = strSize(traceState);
+    ensure(n + 6);
+    buf[pos++] = 0x1a;
+    writeVarint(n);
+    writeStr(traceState, n);
+  }
+  const parent = span.parentSpanContext;
+  if (parent?.spanId) {
+    buf[pos++] = 0x22;
+    buf[pos++] = 8;
+    writeHex(parent.spanId);
+  }
+  const nameLen = strSize(span.name);
+  ensure(nameLen + 32);
+  buf[pos++] = 0x2a;
+  writeVarint(nameLen);
+  writeStr(span.name, nameLen);
+  const kind = span.kind == null ? 0 : span.kind + 1;
+  if (kind !== 0) {
+    buf[pos++] = 0x30;
+    buf[pos++] = kind;
+  }
+  buf[pos++] = 0x39;
+  writeFixed64Time(span.startTime);
+  buf[pos++] = 0x41;
+  writeFixed64Time(span.endTime);
+  writeAttributes(span.attributes, 0x4a);
+  ensure(64);
+  buf[pos++] = 0x50;
+  writeVarint(span.droppedAttributesCount);
+  for (const e of span.events) {
+    const ea = open(0x5a);
+    ensure(16);
+    buf[pos++] = 0x09;
+    writeFixed64Time(e.time);
+    const n = strSize(e.name);
+    ensure(n + 6);
+    buf[pos++] = 0x12;
+    writeVarint(n);
+    writeStr(e.name, n);
+    writeAttributes(e.attributes, 0x1a);
+    ensure(8);
+    buf[pos++] = 0x20;
+    writeVarint(e.droppedAttributesCount ?? 0);
+    close(ea);
+  }
+  ensure(16);
+  buf[pos++] = 0x60;
+  writeVarint(span.droppedEventsCount);
+  for (const l of span.links) {
+    const la = open(0x6a);
+    ensure(40);
+    buf[pos++] = 0x0a;
+    buf[pos++] = 16;
+    writeHex(l.context.traceId);
+    buf[pos++] = 0x12;
+    buf[pos++] = 8;
+    writeHex(l.context.spanId);
+    const ts = l.context.traceState?.serialize();
+    if (ts) {
+      const n = strSize(ts);
+      ensure(n + 6);
+      buf[pos++] = 0x1a;
+      writeVarint(n);
+      writeStr(ts, n);
+    }
+    writeAttributes(l.attributes, 0x22);
+    ensure(16);
+    buf[pos++] = 0x28;
+    writeVarint(l.droppedAttributesCount ?? 0);
+    buf[pos++] = 0x35;
+    buf.writeUInt32LE(flags(l.context.traceFlags, l.context.isRemote), pos);
+    pos += 4;
+    close(la);
+  }
+  ensure(24);
+  buf[pos++] = 0x70;
+  writeVarint(span.droppedLinksCount);
+  // status: message (2, omitted when empty), code (3, always)
+  const message = span.status.message;
+  const mLen = message ? strSize(message) : 0;
+  const statusLen = (mLen > 0 ? 1 + varintSize(mLen) + mLen : 0) + 2;
+  ensure(statusLen + 8);
+  buf[pos++] = 0x7a;
+  writeVarint(statusLen);
+  if (mLen > 0 && message) {
+    buf[pos++] = 0x12;
+    writeVarint(mLen);
+    writeStr(message, mLen);
+  }
+  buf[pos++] = 0x18;
+  buf[pos++] = span.status.code;
+  // flags: field 16, fixed32 (tag 133 = 0x85 0x01)
+  buf[pos++] = 0x85;
+  buf[pos++] = 0x01;
+  buf.writeUInt32LE(flags(ctx.traceFlags, parent?.isRemote), pos);
+  pos += 4;
+  close(at);
+}
+
+function flags(traceFlags: number, isRemote: boolean | undefined): number {
+  return ((traceFlags & 0xff) | 0x100 | (isRemote ? 0x200 : 0)) >>> 0;
+}
+
+function writeScope(scope: Scope): void {
+  const at = open(0x0a);
+  const n = strSize(scope.name);
+  ensure(n + 8);
+  buf[pos++] = 0x0a;
+  writeVarint(n);
+  writeStr(scope.name, n);
+  if (scope.version) {
+    const v = strSize(scope.version);
+    ensure(v + 8);
+    buf[pos++] = 0x12;
+    writeVarint(v);
+    writeStr(scope.version, v);
+  }
+  const extra = scope as { attributes?: Attributes; droppedAttributesCount?: number };
+  writeAttributes(extra.attributes, 0x1a);
+  if (extra.droppedAttributesCount) {
+    ensure(8);
+    buf[pos++] = 0x20;
+    writeVarint(extra.droppedAttributesCount);
+  }
+  close(at);
+}
+
+/** Encoded spans of one instrumentation scope, waiting to be sent. */
+export type ScopeSection = { scope: Scope; buf: Buffer; pos: number };
+
+/** An open batch: span messages already encoded, grouped by resource then scope. */
+export type EncodedBatch = {
+  count: number;
+  bytes: number;
+  groups: Map<ReadableSpan['resource'], Map<Scope, ScopeSection>>;
+};
+
+export function createEncodedBatch(): EncodedBatch {
+  return { count: 0, bytes: 0, groups: new Map() };
+}
+
+/**
+ * Encodes one finished span into its batch right away (on span end), so the span object
+ * itself can be collected at once instead of surviving in a queue until the next export.
+ */
+export function appendSpan(batch: EncodedBatch, span: ReadableSpan): void {
+  let scopes = batch.groups.get(span.resource);
+  if (!scopes) {
+    scopes = new Map();
+    batch.groups.set(span.resource, scopes);
+  }
+  let section = scopes.get(span.instrumentationScope);
+  if (!section) {
+    section = { scope: span.instrumentationScope, buf: Buffer.allocUnsafe(16 * 1024), pos: 0 };
+    scopes.set(span.instrumentationScope, section);
+  }
+  const saveBuf = buf;
+  const savePos = pos;
+  buf = section.buf;
+  pos = section.pos;
+  try {
+    writeSpan(span);
+    batch.bytes += pos - section.pos;
+    section.buf = buf;
+    section.pos = pos;
+  } finally {
+    buf = saveBuf;
+    pos = savePos;
+  }
+  batch.count++;
+}
+
+/** Assembles an ExportTraceServiceRequest from a batch of already-encoded spans. */
+export function assembleTraceRequest(batch: EncodedBatch): Uint8Array {
+  pos = 0;
+  ensure(batch.bytes + 4096);
+  for (const [resource, scopes] of batch.groups) {
+    writeResourceSpans(resource, scopes.values(), (section) => {
+      ensure(section.pos);
+      section.buf.copy(buf, pos, 0, section.pos);
+      pos += section.pos;
+    });
+  }
+  return takeOutput();
+}
+
+function writeResourceSpans<T extends { scope: Scope }>(
+  resource: ReadableSpan['resource'],
+  scopes: Iterable<T>,
+  writeSpans: (entry: T) => void,
+): void {
+  const rs = open(0x0a);
+  const r = open(0x0a);
+  writeAttributes(resource.attributes as Attributes, 0x0a);
+  ensure(4);
+  buf[pos++] = 0x10;
+  buf[pos++] = 0;
+  close(r);
+  for (const entry of scopes) {
+    const scope = entry.scope;
+    const ss = open(0x12);
+    writeScope(scope);
+    writeSpans(entry);
+    if (scope.schemaUrl) {
+      const n = strSize(scope.schemaUrl);
+      ensure(n + 6);
+      buf[pos++] = 0x1a;
+      writeVarint(n);
+      writeStr(scope.schemaUrl, n);
+    }
+    close(ss);
+  }
+  if (resource.schemaUrl) {
+    const n = strSize(resource.schemaUrl);
+    ensure(n + 6);
+    buf[pos++] = 0x1a;
+    writeVarint(n);
+    writeStr(resource.schemaUrl, n);
+  }
+  close(rs);
+}
+
+/** Hands the working buffer over (no copy) and starts the next request on a fresh one. */
+function takeOutput(): Uint8Array {
+  const out = buf.subarray(0, pos);
+  buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.min(buf.length, pos * 2)));
+  pos = 0;
+  return out;
+}
+
+/**
+ * Encodes spans as an OTLP ExportTraceServiceRequest in one go (the JSON-free path of
+ * exporters that receive span objects, and the reference the incremental path is tested
+ * against).
+ */
+export function encodeTraceRequest(spans: readonly ReadableSpan[]): Uint8Array {
+  pos = 0;
+  const byResource = new Map<ReadableSpan['resource'], Map<Scope, { scope: Scope; spans: ReadableSpan[] }>>();
+  for (const span of spans) {
+    let scopes = byResource.get(span.resource);
+    if (!scopes) {
+      scopes = new Map();
+      byResource.set(span.resource, scopes);
+    }
+    let entry = scopes.get(span.instrumentationScope);
+    if (!entry) {
+      entry = { scope: span.instrumentationScope, spans: [] };
+      scopes.set(span.instrumentationScope, entry);
+    }
+    entry.spans.push(span);
+  }
+  for (const [resource, scopes] of byResource) {
+    writeResourceSpans(resource, scopes.values(), (entry) => {
+      for (const span of entry.spans) writeSpan(span);
+    });
+  }
+  return takeOutput();
+}
