@@ -108,7 +108,11 @@ export function createBatchProcessor<T>(opts: {
     add(item: T) {
       if (closed) return;
       if (queue.length >= config.maxQueueSize) {
-        countDropped(signal, 1, `queue full (${config.maxQueueSize} items)`);
+        countDropped(
+          signal,
+          1,
+          `queue full (${config.maxQueueSize} ${signal === 'traces' ? 'spans' : 'log records'})`,
+        );
         return;
       }
       queue.push(item);

@@ -35,9 +35,13 @@ export function countDropped(signal: Signal, n: number, reason: string): void {
   }
   const now = Date.now();
   if (now - lastWarn[signal] >= WARN_EVERY_MS) {
-    const what = signal === 'traces' ? 'spans' : signal === 'logs' ? 'log records' : 'metric data points';
+    const n = sinceWarn[signal];
+    const plural = signal === 'traces' ? 'spans' : signal === 'logs' ? 'log records' : 'metric data points';
+    const what = n === 1 ? plural.replace(/s$/, '') : plural;
     diag?.warn(
-      `dropped ${sinceWarn[signal]} ${what} (${reason}); the app is unaffected, losses are counted in telemetry.dropped{signal="${signal}"}.`,
+      lastWarn[signal] === 0
+        ? `dropping ${plural} (${reason}); the app is unaffected, losses are counted in telemetry.dropped{signal="${signal}"}.`
+        : `dropped ${n} more ${what} in the last minute (${reason}); counted in telemetry.dropped{signal="${signal}"}.`,
     );
     lastWarn[signal] = now;
     sinceWarn[signal] = 0;

@@ -1,0 +1,124 @@
+// Losses are counted: while the collector answers 503 the app keeps serving, and once it is
+// back, telemetry.dropped{signal} reports what was lost.
+import { type OtlpSink, type SinkMetric, startOtlpSink, waitFor } from '@mem0-stack/testkit';
+import { childEnv, ensureBuilt, startApp } from './helpers';
+
+let sink: OtlpSink;
+
+beforeAll(async () => {
+  ensureBuilt();
+  sink = await startOtlpSink();
+});
+afterAll(async () => {
+  await sink?.close();
+});
+
+type Point = {
+  asDouble?: number;
+  asInt?: string | number;
+  attributes?: Array<{ key: string; value: { stringValue?: string } }>;
+};
+
+/** Latest cumulative value of telemetry.dropped for one signal, across metric exports of `service`. */
+function dropped(metrics: SinkMetric[], service: string, signal: string): number {
+  let latest = 0;
+  for (const m of metrics) {
+    if (m.name !== 'telemetry.dropped' || m.resource['service.name'] !== service) continue;
+    const points = ((m.data as { sum?: { dataPoints?: Point[] } }).sum?.dataPoints ?? []) as Point[];
+    for (const p of points) {
+      const sig = p.attributes?.find((a) => a.key === 'signal')?.value.stringValue;
+      if (sig === signal) latest = Math.max(latest, Number(p.asInt ?? p.asDouble ?? 0));
+    }
+  }
+  return latest;
+}
+
+describe('telemetry.dropped', () => {
+  it('counts spans lost while the collector answers 503, and exports the count once it recovers', async () => {
+    const service = `dropped-${Date.now()}`;
+    const app = await startApp(
+      ['--require', '@mem0-stack/otel/register'],
+      'slow-exit.cjs',
+      childEnv({
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '50',
+        OTEL_METRIC_EXPORT_INTERVAL: '300',
+        OTEL_METRIC_EXPORT_TIMEOUT: '300',
+        // Give up on a failing request quickly (retries stay within the timeout).
+        OTEL_EXPORTER_OTLP_TIMEOUT: '300',
+        OTEL_LOG_LEVEL: 'warn',
+      }),
+    );
+    try {
+      sink.setStatus(503);
+      const N = 40;
+      for (let i = 0; i < N; i++) {
+        const r = await fetch(`http://127.0.0.1:${app.port}/during-outage-${i}`);
+        expect(r.status).toBe(200);
+      }
+      // Wait for those exports to fail for good, then let the collector recover.
+      await waitFor(
+        () => /dropping spans \(export failed: collector answered HTTP 503\)/.test(app.stderr()),
+        {
+          timeoutMs: 10_000,
+          what: 'the drop warning',
+        },
+      );
+      await new Promise((r) => setTimeout(r, 800));
+      sink.setStatus(200);
+      const count = await waitFor(
+        () => dropped(sink.metrics(), service, 'traces') >= N && dropped(sink.metrics(), service, 'traces'),
+        {
+          timeoutMs: 10_000,
+          what: 'telemetry.dropped{signal="traces"} >= 40',
+        },
+      );
+      expect(count).toBeGreaterThanOrEqual(N);
+      // None of the outage's spans arrived, and the spans after recovery do.
+      expect(sink.spans().some((s) => String(s.attributes['url.path']).startsWith('/during-outage'))).toBe(
+        false,
+      );
+      expect((await fetch(`http://127.0.0.1:${app.port}/after-recovery`)).status).toBe(200);
+      await waitFor(() => sink.spans().some((s) => s.attributes['url.path'] === '/after-recovery'));
+    } finally {
+      sink.setStatus(200);
+      app.signal('SIGTERM');
+      await app.exited;
+    }
+  }, 40_000);
+
+  it('bounds the queue: a stalled collector turns excess spans into counted drops, not memory', async () => {
+    const service = `queue-${Date.now()}`;
+    sink.setDelay(3000);
+    const app = await startApp(
+      ['--require', '@mem0-stack/otel/register'],
+      'slow-exit.cjs',
+      childEnv({
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_MAX_QUEUE_SIZE: '20',
+        OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '10',
+        OTEL_BSP_SCHEDULE_DELAY: '20',
+        OTEL_METRICS_EXPORTER: 'none',
+      }),
+    );
+    try {
+      const codes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          fetch(`http://127.0.0.1:${app.port}/burst-${i}`).then((r) => r.status),
+        ),
+      );
+      expect(codes.every((c) => c === 200)).toBe(true);
+      await waitFor(() => /dropping spans \(queue full \(20 spans\)\)/.test(app.stderr()), {
+        what: 'the queue-full warning',
+      });
+    } finally {
+      sink.setDelay(0);
+      app.signal('SIGTERM');
+      await app.exited;
+    }
+  }, 30_000);
+});
