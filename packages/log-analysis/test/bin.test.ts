@@ -32,11 +32,24 @@ const line = (i: number, extra: Record<string, unknown> = {}) =>
   });
 
 describe('the mem0-logs executable', () => {
-  it('is the bin entry, compiled with a shebang', () => {
+  it('is the bin entry: a checked-in launcher (linked by npm before dist/ exists) running the compiled CLI', async () => {
     const pkg = JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8'));
-    expect(pkg.bin).toEqual({ 'mem0-logs': './dist/cli.js' });
+    expect(pkg.bin).toEqual({ 'mem0-logs': './bin/mem0-logs.js' });
+    const launcher = join(PKG, 'bin', 'mem0-logs.js');
+    expect(readFileSync(launcher, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
+    expect(statSync(launcher).mode & 0o111).not.toBe(0);
     expect(readFileSync(CLI, 'utf8').split('\n')[0]).toBe('#!/usr/bin/env node');
-    expect(pkg.files).toEqual(expect.arrayContaining(['dist', 'rules']));
+    expect(pkg.files).toEqual(expect.arrayContaining(['bin', 'dist', 'rules']));
+    const viaLauncher = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(launcher, ['--help'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+      });
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(viaLauncher.code).toBe(0);
+    expect(viaLauncher.out).toContain('Usage: mem0-logs <command>');
   });
 
   it('exits 0 on success, 1 when an alert fires, 2 on bad arguments, 3 when Loki is down', async () => {
