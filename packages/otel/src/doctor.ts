@@ -32,7 +32,7 @@ export type DoctorReport = {
   endpoints: EndpointCheck[];
   instrumentations: InstrumentationCheck[];
   problems: string[];
-  /** 0 when healthy, 1 when any problem was found. */
+  /** 0 when healthy, 1 when any problem was found. (`config` is redacted: no header values.) */
   exitCode: number;
 };
 
@@ -91,7 +91,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   }
 
   const report: DoctorReport = {
-    config,
+    config: redactConfig(config),
     serviceName,
     warnings,
     endpoints,
@@ -101,6 +101,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   };
   write(formatReport(report));
   return report;
+}
+
+/** The config as printed: header values and URL credentials/queries replaced by REDACTED. */
+function redactConfig(config: OtelConfig): OtelConfig {
+  const copy = structuredClone(config);
+  for (const s of ['traces', 'metrics', 'logs'] as Signal[]) {
+    copy[s].otlp.url = redactUrl(copy[s].otlp.url);
+    for (const k of Object.keys(copy[s].otlp.headers)) copy[s].otlp.headers[k] = REDACTED;
+  }
+  return copy;
 }
 
 function redactHeaders(h: Record<string, string>): string {

@@ -1,0 +1,57 @@
+import type { Attributes } from '@opentelemetry/api';
+import { redactUrl } from './redactUrl';
+import { scrubAttributes } from './scrubSpans';
+
+describe('redactUrl', () => {
+  it.each([
+    [
+      'https://api.example.com/v1/items?token=abc&page=2',
+      'https://api.example.com/v1/items?token=REDACTED&page=REDACTED',
+    ],
+    ['http://user:pass@db.local:5432/x', 'http://REDACTED:REDACTED@db.local:5432/x'],
+    ['/search?q=private+thing#frag', '/search?q=REDACTED'],
+    ['http://host/path', 'http://host/path'],
+    ['http://host/path?flag', 'http://host/path?flag=REDACTED'],
+    ['http://a@b.c/?x=1&&y', 'http://REDACTED:REDACTED@b.c/?x=REDACTED&&y=REDACTED'],
+  ])('%s', (input, expected) => {
+    expect(redactUrl(input)).toBe(expected);
+  });
+});
+
+describe('scrubAttributes', () => {
+  it('redacts URLs, queries, sensitive headers and SQL literals; leaves the rest', () => {
+    const attrs: Attributes = {
+      'url.full': 'https://x.io/a?api_key=k',
+      'url.query': 'email=a@b.c',
+      'http.target': '/a?b=c',
+      'http.request.header.authorization': ['Bearer t'],
+      'http.request.header.x_api_key': ['k'],
+      'http.response.header.set-cookie': ['sid=1'],
+      'http.request.header.x-session-token': ['s'],
+      'http.request.header.accept': ['text/html'],
+      'db.system.name': 'postgresql',
+      'db.query.text': "UPDATE users SET pw = 'hunter2' WHERE id = 7",
+      'url.path': '/a',
+    };
+    scrubAttributes(attrs);
+    expect(attrs).toEqual({
+      'url.full': 'https://x.io/a?api_key=REDACTED',
+      'url.query': 'email=REDACTED',
+      'http.target': '/a?b=REDACTED',
+      'http.request.header.authorization': ['REDACTED'],
+      'http.request.header.x_api_key': ['REDACTED'],
+      'http.response.header.set-cookie': ['REDACTED'],
+      'http.request.header.x-session-token': ['REDACTED'],
+      'http.request.header.accept': ['text/html'],
+      'db.system.name': 'postgresql',
+      'db.query.text': 'UPDATE users SET pw = ? WHERE id = ?',
+      'url.path': '/a',
+    });
+  });
+
+  it('does not touch statements of non-SQL systems (redis statements are already masked upstream)', () => {
+    const attrs: Attributes = { 'db.system.name': 'redis', 'db.query.text': 'GET user:42' };
+    scrubAttributes(attrs);
+    expect(attrs['db.query.text']).toBe('GET user:42');
+  });
+});

@@ -1,0 +1,84 @@
+// `mem0-otel doctor`: effective config with secrets redacted, a reachability check of each
+// OTLP endpoint, instrumentations and installed modules; exit code 1 on a problem.
+import { join } from 'node:path';
+import { type OtlpSink, runNode, startOtlpSink } from '@mem0-stack/testkit';
+import { childEnv, ensureBuilt, PKG_DIR, REPO_DIR } from './helpers';
+
+const CLI = join(PKG_DIR, 'dist', 'cli.js');
+let sink: OtlpSink;
+
+beforeAll(async () => {
+  ensureBuilt();
+  sink = await startOtlpSink();
+});
+afterAll(async () => {
+  await sink?.close();
+});
+
+describe('mem0-otel doctor', () => {
+  it('healthy setup: exit 0, endpoints answer, secrets redacted, modules listed', async () => {
+    const before = sink.requests.traces;
+    const r = await runNode([CLI, 'doctor'], {
+      cwd: REPO_DIR,
+      env: childEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url.replace('127.0.0.1', 'user:hunter2@127.0.0.1'),
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20topsecret,x-tenant=acme',
+        OTEL_SERVICE_NAME: 'doctor-test',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      }),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('service.name:     doctor-test');
+    expect(r.stdout).toMatch(
+      /ok {3}traces {3}http:\/\/REDACTED:REDACTED@127\.0\.0\.1:\d+\/v1\/traces {2}HTTP 200/,
+    );
+    expect(r.stdout).toContain('headers authorization=REDACTED, x-tenant=REDACTED');
+    expect(r.stdout).not.toContain('topsecret');
+    expect(r.stdout).not.toContain('hunter2');
+    expect(r.stdout).toMatch(/pg +will load +pg@\d+\.\d+\.\d+/);
+    expect(r.stdout).toMatch(/http +will load +\(built in\)/);
+    expect(r.stdout).toContain('No problems found.');
+    // It really posted to the collector.
+    expect(sink.requests.traces).toBeGreaterThan(before);
+  });
+
+  it('unreachable collector and bad settings: exit 1 and each problem listed', async () => {
+    const r = await runNode([CLI, 'doctor'], {
+      cwd: REPO_DIR,
+      env: childEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_BSP_MAX_QUEUE_SIZE: 'many' }),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /FAIL traces {3}http:\/\/127\.0\.0\.1:9\/v1\/traces {2}unreachable \(ECONNREFUSED\)/,
+    );
+    expect(r.stdout).toMatch(/problem\(s\):/);
+    expect(r.stdout).toContain('config: OTEL_BSP_MAX_QUEUE_SIZE="many"');
+  });
+
+  it('--json prints the report as JSON', async () => {
+    const r = await runNode([CLI, 'doctor', '--json'], {
+      cwd: REPO_DIR,
+      env: childEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=topsecret',
+        OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'winston',
+      }),
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('topsecret');
+    const report = JSON.parse(r.stdout);
+    expect(report.exitCode).toBe(0);
+    expect(report.endpoints).toHaveLength(3);
+    expect(report.instrumentations.find((i: { name: string }) => i.name === 'winston')).toMatchObject({
+      enabled: false,
+      wouldLoad: false,
+    });
+  });
+
+  it('unknown command: usage and exit 2', async () => {
+    const r = await runNode([CLI, 'frobnicate'], { cwd: REPO_DIR, env: childEnv({}) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: mem0-otel doctor');
+  });
+});

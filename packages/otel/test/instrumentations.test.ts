@@ -1,0 +1,229 @@
+// Which instrumentations run, and how the environment switches them: express routes and
+// context through body parsing, OTEL_NODE_DISABLED_INSTRUMENTATIONS, OTEL_SDK_DISABLED,
+// OTEL_TRACES_EXPORTER=none (log correlation survives), MEM0_OTEL_INSTRUMENTATIONS=all,
+// modules loaded before start(), and the programmatic API.
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { createTestDatabase, type OtlpSink, runNode, startOtlpSink, waitFor } from '@mem0-stack/testkit';
+import { createClient } from 'redis';
+import { childEnv, ensureBuilt, FIXTURES, otelLines, REPO_DIR, startApp } from './helpers';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `test:otel:${randomBytes(4).toString('hex')}:`;
+let dbUrl: string;
+let sink: OtlpSink;
+
+beforeAll(async () => {
+  ensureBuilt();
+  dbUrl = await createTestDatabase('mem0_otel_test');
+  sink = await startOtlpSink();
+}, 60_000);
+
+afterAll(async () => {
+  await sink?.close();
+  const redis = createClient({ url: REDIS_URL });
+  await redis.connect();
+  for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
+    if (keys.length > 0) await redis.del(keys);
+  }
+  await redis.quit();
+});
+
+const env = (service: string, extra: Record<string, string> = {}) =>
+  childEnv({
+    OTEL_SERVICE_NAME: service,
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    OTEL_BLRP_SCHEDULE_DELAY: '100',
+    DATABASE_URL: dbUrl,
+    REDIS_URL,
+    KEY_PREFIX: prefix,
+    ...extra,
+  });
+const service = () => `inst-${randomBytes(3).toString('hex')}`;
+const ofService = (name: string) => sink.spans().filter((s) => s.resource['service.name'] === name);
+
+async function runWork(name: string, extra: Record<string, string> = {}) {
+  const app = await startApp(['--require', '@mem0-stack/otel/register'], 'app.cjs', env(name, extra));
+  const r = await fetch(`http://127.0.0.1:${app.port}/work?email=x`);
+  expect(r.status).toBe(200);
+  app.signal('SIGTERM');
+  await app.exited;
+  return app;
+}
+
+describe('instrumentations', () => {
+  it('express: route on the server span, and context survives JSON body parsing', async () => {
+    const name = service();
+    const app = await startApp(['--require', '@mem0-stack/otel/register'], 'express-app.cjs', env(name));
+    // The body arrives 100 ms after the headers, in its own TCP segment: its 'data'/'end'
+    // events then come from the socket, outside the request's context, unless bound to it.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: app.port,
+          path: '/items/7',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve(body));
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => req.end(JSON.stringify({ name: 'widget' })), 100);
+    });
+    expect(JSON.parse(reply)).toEqual({ id: 7, name: 'widget' });
+    app.signal('SIGTERM');
+    await app.exited;
+    const spans = await waitFor(() => {
+      const list = ofService(name);
+      return (
+        list.some((s) => s.kind === 2) &&
+        list.some((s) => s.attributes['db.system.name'] === 'postgresql') &&
+        list
+      );
+    });
+    const server = spans.find((s) => s.kind === 2);
+    expect(server?.name).toBe('POST /items/:id');
+    expect(server?.attributes['http.route']).toBe('/items/:id');
+    const query = spans.find((s) => s.attributes['db.query.text'] === 'SELECT $1::int AS id');
+    expect(query?.traceId).toBe(server?.traceId);
+    // Its parent chain reaches the server span (express's handler span sits in between).
+    const byId = new Map(spans.map((s) => [s.spanId, s]));
+    let cur = query;
+    const chain: string[] = [];
+    while (cur?.parentSpanId) {
+      cur = byId.get(cur.parentSpanId);
+      if (cur) chain.push(cur.name);
+    }
+    expect(chain.at(-1)).toBe('POST /items/:id');
+  }, 30_000);
+
+  it('listeners on req/res (a body arriving later, res finish) run in the request context', async () => {
+    const name = service();
+    const app = await startApp(['--require', '@mem0-stack/otel/register'], 'body-app.cjs', env(name));
+    // The body is sent 100 ms after the headers, in its own TCP segment, so its events come
+    // from the socket, not from inside the request handler.
+    const reply = await new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: app.port,
+          path: '/echo',
+          method: 'POST',
+          headers: { 'transfer-encoding': 'chunked' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve(body));
+        },
+      );
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => req.end('late body'), 100);
+    });
+    expect(reply).toBe('LATE BODY');
+    app.signal('SIGTERM');
+    await app.exited;
+    const spans = await waitFor(() => {
+      const list = ofService(name);
+      return list.length >= 3 && list;
+    });
+    const server = spans.find((s) => s.kind === 2);
+    for (const child of ['after-body', 'after-finish']) {
+      const s = spans.find((x) => x.name === child);
+      expect({ child, traceId: s?.traceId, parent: s?.parentSpanId }).toEqual({
+        child,
+        traceId: server?.traceId,
+        parent: server?.spanId,
+      });
+    }
+  }, 30_000);
+
+  it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=pg leaves pg alone and keeps the rest', async () => {
+    const name = service();
+    const app = await runWork(name, { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' });
+    const spans = await waitFor(() => {
+      const list = ofService(name);
+      return list.some((s) => s.kind === 2) && list;
+    });
+    expect(spans.some((s) => s.attributes['db.system.name'] === 'postgresql')).toBe(false);
+    expect(spans.some((s) => s.attributes['db.system.name'] === 'redis')).toBe(true);
+    expect(otelLines(app.stderr()).join('\n')).toMatch(
+      /instrumentations=http,undici,express,redis,winston,runtime-node /,
+    );
+  }, 30_000);
+
+  it('OTEL_SDK_DISABLED=true: the app runs untouched and nothing is sent', async () => {
+    const name = service();
+    const app = await runWork(name, { OTEL_SDK_DISABLED: 'true' });
+    expect(app.stderr()).toContain('OTEL_SDK_DISABLED=true: telemetry is off.');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(ofService(name)).toEqual([]);
+  }, 30_000);
+
+  it('OTEL_TRACES_EXPORTER=none: no spans sent, but log records still carry trace ids', async () => {
+    const name = service();
+    await runWork(name, { OTEL_TRACES_EXPORTER: 'none' });
+    const log = await waitFor(() =>
+      sink.logs().find((l) => l.resource['service.name'] === name && l.body === 'work done'),
+    );
+    expect(log.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(ofService(name)).toEqual([]);
+  }, 30_000);
+
+  it('MEM0_OTEL_INSTRUMENTATIONS=all loads the upstream bundle lazily', async () => {
+    const name = service();
+    const app = await runWork(name, {
+      MEM0_OTEL_INSTRUMENTATIONS: 'all',
+      OTEL_NODE_RESOURCE_DETECTORS: 'env',
+    });
+    const started = otelLines(app.stderr()).find((l) => l.includes('info: started:')) ?? '';
+    expect(started).toMatch(/instrumentations=.*\bhttp\b.*/);
+    expect(started).toMatch(/\bkafkajs\b|\bmongodb\b|\bmysql2\b/);
+    const spans = await waitFor(() => {
+      const list = ofService(name);
+      return list.some((s) => s.kind === 2) && list;
+    });
+    expect(spans.find((s) => s.kind === 2)?.scope).toBe('@opentelemetry/instrumentation-http');
+  }, 60_000);
+});
+
+describe('start() from code', () => {
+  it('warns once, naming the modules and the fix, when they were loaded before start()', async () => {
+    const r = await runNode([join(FIXTURES, 'late-start.cjs')], { env: childEnv({}), cwd: REPO_DIR });
+    expect(r.code).toBe(0);
+    const warnings = otelLines(r.stderr).filter((l) => l.includes('loaded before'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('winston, express were loaded before @mem0-stack/otel started');
+    expect(warnings[0]).toContain('--require @mem0-stack/otel/register');
+  }, 30_000);
+
+  it('start(options), forceFlush() and shutdown() work without the preload', async () => {
+    const r = await runNode([join(FIXTURES, 'programmatic.cjs')], {
+      env: childEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }),
+      cwd: REPO_DIR,
+    });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+    expect(out.same).toBe(true);
+    expect(out.enabled).toBe(true);
+    expect(out.instrumentations.enabled).toContain('http');
+    const span = sink
+      .spans()
+      .find((s) => s.name === 'manual-work' && s.resource['service.name'] === 'programmatic');
+    expect(span?.resource['team.name']).toBe('core');
+  }, 30_000);
+});
