@@ -8,6 +8,10 @@ import { CATALOG } from './internal/instrumentationCatalog';
 import { REDACTED, redactUrl } from './internal/redactUrl';
 import { type OtelConfig, readConfig, type Signal } from './readConfig';
 
+/**
+ * Options for {@link runDoctor}.
+ * @example await runDoctor({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }, write: () => {} });
+ */
 export type DoctorOptions = {
   env?: NodeJS.ProcessEnv;
   /** Where the report goes (default stdout). */
@@ -25,6 +29,10 @@ export type InstrumentationCheck = {
   /** Whether it would load for this application. */
   wouldLoad: boolean;
 };
+/**
+ * The doctor's findings; `exitCode` is 1 when `problems` is not empty.
+ * @example const { problems } = await runDoctor({ write: () => {} });
+ */
 export type DoctorReport = {
   config: OtelConfig;
   serviceName: string;

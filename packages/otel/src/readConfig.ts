@@ -1,12 +1,29 @@
 import { createEnvReader, quoteValue } from './internal/createEnvReader';
 
-/** The three OpenTelemetry signals. */
+/**
+ * The three OpenTelemetry signals.
+ * @example const s: Signal = 'traces';
+ */
 export type Signal = 'traces' | 'metrics' | 'logs';
-/** Where a signal goes: OTLP over HTTP, the console (stderr), or nowhere. */
+/**
+ * Where a signal goes: OTLP over HTTP, the console, or nowhere.
+ * @example readConfig({ OTEL_TRACES_EXPORTER: 'otlp,console' }).config.traces.exporters; // ['otlp', 'console']
+ */
 export type ExporterKind = 'otlp' | 'console' | 'none';
-/** OTLP/HTTP encodings supported (gRPC is not bundled). */
+/**
+ * OTLP/HTTP encodings supported (gRPC is not bundled).
+ * @example readConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).config.traces.otlp.protocol; // 'http/json'
+ */
 export type OtlpProtocol = 'http/protobuf' | 'http/json';
+/**
+ * OTEL_LOG_LEVEL values (lower-case).
+ * @example readConfig({ OTEL_LOG_LEVEL: 'NONE' }).config.logLevel; // 'none'
+ */
 export type LogLevel = 'none' | 'error' | 'warn' | 'info' | 'debug' | 'verbose' | 'all';
+/**
+ * OTEL_TRACES_SAMPLER values.
+ * @example readConfig({ OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }).config.sampler;
+ */
 export type SamplerName =
   | 'always_on'
   | 'always_off'
@@ -14,6 +31,10 @@ export type SamplerName =
   | 'parentbased_always_on'
   | 'parentbased_always_off'
   | 'parentbased_traceidratio';
+/**
+ * Names of the curated instrumentations (for OTEL_NODE_ENABLED/DISABLED_INSTRUMENTATIONS).
+ * @example const off: CuratedInstrumentation[] = ['winston'];
+ */
 export type CuratedInstrumentation =
   | 'http'
   | 'undici'
@@ -23,7 +44,10 @@ export type CuratedInstrumentation =
   | 'winston'
   | 'runtime-node';
 
-/** Resolved OTLP settings for one signal. */
+/**
+ * Resolved OTLP settings for one signal.
+ * @example readConfig().config.traces.otlp.url; // 'http://localhost:4318/v1/traces'
+ */
 export type OtlpSignalConfig = {
   url: string;
   headers: Record<string, string>;
@@ -32,7 +56,10 @@ export type OtlpSignalConfig = {
   protocol: OtlpProtocol;
 };
 
-/** Batch processor settings (OTEL_BSP_* for spans, OTEL_BLRP_* for log records). */
+/**
+ * Batch processor settings (OTEL_BSP_* for spans, OTEL_BLRP_* for log records).
+ * @example readConfig().config.traces.batch.maxQueueSize; // 2048
+ */
 export type BatchConfig = {
   scheduledDelayMillis: number;
   exportTimeoutMillis: number;
@@ -40,7 +67,10 @@ export type BatchConfig = {
   maxExportBatchSize: number;
 };
 
-/** The effective configuration, after validation and defaults. */
+/**
+ * The effective configuration, after validation and defaults.
+ * @example const { config } = readConfig(); if (config.disabled) console.log('telemetry off');
+ */
 export type OtelConfig = {
   disabled: boolean;
   serviceName: string | undefined;
@@ -77,8 +107,16 @@ export type OtelConfig = {
   shutdownTimeoutMillis: number;
 };
 
+/**
+ * What {@link readConfig} returns.
+ * @example const { config, warnings }: ReadConfigResult = readConfig(process.env);
+ */
 export type ReadConfigResult = { config: OtelConfig; warnings: string[] };
 
+/**
+ * The curated instrumentation names, in load order.
+ * @example CURATED_INSTRUMENTATIONS.includes('pg'); // true
+ */
 export const CURATED_INSTRUMENTATIONS: readonly CuratedInstrumentation[] = [
   'http',
   'undici',
@@ -89,6 +127,10 @@ export const CURATED_INSTRUMENTATIONS: readonly CuratedInstrumentation[] = [
   'runtime-node',
 ];
 
+/**
+ * URL paths (and their sub-paths) that are never traced.
+ * @example DEFAULT_IGNORE_PATHS.includes('/healthz'); // true
+ */
 export const DEFAULT_IGNORE_PATHS: readonly string[] = [
   '/health',
   '/healthz',

@@ -22,7 +22,10 @@ import { installProcessHooks, withDeadline } from './internal/installProcessHook
 import { warnPreloaded } from './internal/warnPreloaded';
 import { type LogLevel, type OtelConfig, readConfig, type Signal } from './readConfig';
 
-/** Options for {@link start}. Everything else comes from the OTEL_* environment. */
+/**
+ * Options for {@link start}. Everything else comes from the OTEL_* environment.
+ * @example start({ serviceName: 'billing', resourceAttributes: { 'team.name': 'payments' } });
+ */
 export type StartOptions = {
   /** Overrides OTEL_SERVICE_NAME and the package.json fallback. */
   serviceName?: string;
@@ -50,7 +53,10 @@ export type StartOptions = {
   sampler?: Sampler;
 };
 
-/** A running SDK, as returned by {@link start}. */
+/**
+ * A running SDK, as returned by {@link start}.
+ * @example const sdk: OtelSdk = start(); console.log(sdk.instrumentations().active);
+ */
 export type OtelSdk = {
   readonly config: OtelConfig;
   readonly serviceName: string;
