@@ -29,7 +29,7 @@ const autocannon = createRequire(__filename)('autocannon') as (
 
 const here = __dirname;
 const repo = join(here, '..', '..', '..');
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
@@ -62,7 +62,14 @@ const log = (s: string) => process.stdout.write(`${s}\n`);
 /** Rotates the variant order each round so no variant always runs first (warm caches, noise). */
 const order = (round: number) => VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as Variant);
 
-type Endpoint = { url: string; kind: string; spans(): Promise<number>; close(): Promise<void> };
+type Endpoint = {
+  url: string;
+  kind: string;
+  spans(): Promise<number>;
+  /** The endpoint process's CPU time in ms (NaN when it runs inside this process). */
+  cpuMs(): number;
+  close(): Promise<void>;
+};
 
 async function startEndpoint(): Promise<Endpoint> {
   const bin = join(repo, 'collector', '_build', 'otelcol-mem0');
@@ -72,6 +79,7 @@ async function startEndpoint(): Promise<Endpoint> {
       url: col.otlpHttpUrl,
       kind: 'ocb-built collector (`collector/_build/otelcol-mem0`, OTLP/HTTP receiver → batch → debug exporter)',
       spans: () => col.selfMetric('otelcol_receiver_accepted_spans'),
+      cpuMs: () => procCpuMs(col.pid),
       close: () => col.cleanup(),
     };
   }
@@ -80,6 +88,7 @@ async function startEndpoint(): Promise<Endpoint> {
     url: sink.url,
     kind: 'testkit OTLP sink (accepts OTLP/HTTP, answers 200)',
     spans: async () => sink.spans().length,
+    cpuMs: () => Number.NaN,
     close: () => sink.close(),
   };
 }
@@ -128,6 +137,8 @@ type LoadSample = {
   spansPerReq: number;
   /** Server CPU time per request: far less sensitive to a busy machine than req/s. */
   cpuUsPerReq: number;
+  /** The OTLP endpoint's CPU per request over the same window (it shares the machine's cores). */
+  endpointCpuUsPerReq: number;
   bad: number;
 };
 
@@ -160,11 +171,13 @@ async function runLoad(v: Variant, ep: Endpoint): Promise<LoadSample> {
     await new Promise((r) => setTimeout(r, 6000));
     const spansBefore = await ep.spans();
     const cpuBefore = procCpuMs(proc.pid);
+    const epBefore = ep.cpuMs();
     const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
     // Both SDKs batch with a 5 s delay: wait for the window's spans to arrive (their export
     // CPU is part of the cost per request).
     await new Promise((res) => setTimeout(res, 7000));
     const cpuAfter = procCpuMs(proc.pid);
+    const epAfter = ep.cpuMs();
     const spansAfter = await ep.spans();
     return {
       rps: r.requests.average,
@@ -173,6 +186,8 @@ async function runLoad(v: Variant, ep: Endpoint): Promise<LoadSample> {
       rssAfterKiB: proc.rssKiB() ?? Number.NaN,
       spansPerReq: r.requests.total > 0 ? (spansAfter - spansBefore) / r.requests.total : 0,
       cpuUsPerReq: r.requests.total > 0 ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total : Number.NaN,
+      endpointCpuUsPerReq:
+        r.requests.total > 0 ? ((epAfter - epBefore) * 1000) / r.requests.total : Number.NaN,
       bad: r.non2xx + r.errors,
     };
   } finally {
@@ -203,7 +218,7 @@ async function main() {
         const s = await runLoad(v, ep);
         load[v.id]?.push(s);
         log(
-          `  load    ${v.id.padEnd(8)} ${fmt(s.rps)} req/s  p99 ${fmt(s.p99)} ms  RSS start ${fmt(s.rssStartKiB / 1024, 1)} MiB  after ${fmt(s.rssAfterKiB / 1024, 1)} MiB  spans/req ${fmt(s.spansPerReq, 2)}  server CPU ${fmt(s.cpuUsPerReq)} µs/req  errors ${s.bad}`,
+          `  load    ${v.id.padEnd(8)} ${fmt(s.rps)} req/s  p99 ${fmt(s.p99)} ms  RSS start ${fmt(s.rssStartKiB / 1024, 1)} MiB  after ${fmt(s.rssAfterKiB / 1024, 1)} MiB  spans/req ${fmt(s.spansPerReq, 2)}  server CPU ${fmt(s.cpuUsPerReq)} µs/req  endpoint CPU ${fmt(s.endpointCpuUsPerReq)} µs/req  errors ${s.bad}`,
         );
       }
     }
@@ -231,7 +246,7 @@ async function main() {
 
   const rows = VARIANTS.map(
     (v) =>
-      `| ${v.label} | ${fmt(cpu[v.id])} | ${fmt(med(v.id, (s) => s.wallMs))} | ${fmt(med(v.id, (s) => s.maxRssKiB) / 1024, 1)} | ${fmt(rps[v.id])} | ${fmt(lmed(v.id, (s) => s.p99))} | ${fmt(lmed(v.id, (s) => s.cpuUsPerReq))} | ${fmt(
+      `| ${v.label} | ${fmt(cpu[v.id])} | ${fmt(med(v.id, (s) => s.wallMs))} | ${fmt(med(v.id, (s) => s.maxRssKiB) / 1024, 1)} | ${fmt(rps[v.id])} | ${fmt(lmed(v.id, (s) => s.p99))} | ${fmt(lmed(v.id, (s) => s.cpuUsPerReq))} | ${fmt(lmed(v.id, (s) => s.endpointCpuUsPerReq))} | ${fmt(
         lmed(v.id, (s) => s.spansPerReq),
         2,
       )} | ${fmt(rss[v.id] / 1024, 1)} | ${fmt(lmed(v.id, (s) => s.rssAfterKiB) / 1024, 1)} |`,
@@ -239,8 +254,8 @@ async function main() {
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
   const md = `Command: \`npm run bench -w @mem0-stack/otel\` (${STARTUP_RUNS} startup runs and ${ROUNDS} load rounds per variant, alternating order; medians). Live OTLP endpoint: ${ep.kind}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up, hello-world \`node:http\` server.
 
-| preload | \`-e 0\` CPU (ms) | \`-e 0\` wall (ms) | \`-e 0\` peak RSS (MiB) | req/s | p99 (ms) | server CPU (µs/req) | spans exported / req | RSS after start (MiB) | RSS after load (MiB) |
-|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| preload | \`-e 0\` CPU (ms) | \`-e 0\` wall (ms) | \`-e 0\` peak RSS (MiB) | req/s | p99 (ms) | server CPU (µs/req) | endpoint CPU (µs/req) | spans exported / req | RSS after start (MiB) | RSS after load (MiB) |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 ${rows.join('\n')}
 
 | target | measured | |
@@ -250,7 +265,7 @@ ${rows.join('\n')}
 | (b) throughput ≥ 0.6× no preload | ${ratio(rps.ours, rps.none)} | ${verdict(rps.ours / rps.none >= 0.6)} |
 | (c) RSS after start ≤ 0.7× upstream | ${ratio(rss.ours, rss.upstream)} | ${verdict(rss.ours / rss.upstream <= 0.7)} |
 
-"spans exported / req" is counted at the endpoint (accepted spans during the measured window ÷ requests served), so a preload that sheds spans to look fast would show it. "server CPU" is the server process's user+system time over the measured window plus the export tail, divided by requests served: it is much less sensitive to other load on the machine than req/s. Startup CPU is user+system time of the whole \`node -e 0\` process, including Node's own ~${fmt(cpu.none)} ms.`;
+"spans exported / req" is counted at the endpoint (accepted spans during the measured window ÷ requests served), so a preload that sheds spans to look fast would show it. "server CPU" is the server process's user+system time over the measured window plus the export tail, divided by requests served: it is much less sensitive to other load on the machine than req/s. "endpoint CPU" is the collector's over the same window: on a 2-core machine the server, the collector and autocannon share the cores, so req/s reflects all three. Startup CPU is user+system time of the whole \`node -e 0\` process, including Node's own ~${fmt(cpu.none)} ms.`;
   log('');
   log(md);
   writeSection('otel', '@mem0-stack/otel — preload cost', md);
