@@ -195,10 +195,67 @@ async function runLoad(v: Variant, ep: Endpoint): Promise<LoadSample> {
   }
 }
 
+/** In-process CPU per span of each OTLP encoding, on 512 realistic HTTP server spans. */
+async function encodingCost(): Promise<Array<{ name: string; usPerSpan: number; bytesPerSpan: number }>> {
+  const req = createRequire(join(here, '..', 'package.json'));
+  const { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } = req('@opentelemetry/sdk-trace');
+  const { resourceFromAttributes } = req('@opentelemetry/resources');
+  const exporter = new InMemorySpanExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'bench', 'host.name': 'h', 'process.pid': 1 }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter })],
+  });
+  const tracer = provider.getTracer('@mem0-stack/otel/http-server', '0.1.0');
+  for (let i = 0; i < 512; i++) {
+    tracer
+      .startSpan('GET', { kind: 1 })
+      .setAttributes({
+        'http.request.method': 'GET',
+        'url.scheme': 'http',
+        'url.path': '/',
+        'network.protocol.version': '1.1',
+        'server.address': '127.0.0.1',
+        'server.port': 8080,
+        'network.peer.address': '127.0.0.1',
+        'network.peer.port': 40000 + (i % 50),
+        'client.address': '127.0.0.1',
+        'http.response.status_code': 200,
+      })
+      .end();
+  }
+  await provider.forceFlush();
+  const spans = exporter.getFinishedSpans();
+  const { encodeTraceRequest } = req('./dist/internal/encodeTraces.js');
+  const { ProtobufTraceSerializer } = req('@opentelemetry/otlp-transformer/build/src/trace/protobuf');
+  const { JsonTraceSerializer } = req('@opentelemetry/otlp-transformer/build/src/trace/json');
+  const encoders: Array<[string, (s: unknown) => Uint8Array]> = [
+    ['@mem0-stack/otel protobuf encoder', encodeTraceRequest],
+    ['upstream ProtobufTraceSerializer', (s) => ProtobufTraceSerializer.serializeRequest(s)],
+    ['upstream JsonTraceSerializer (http/json)', (s) => JsonTraceSerializer.serializeRequest(s)],
+  ];
+  const best = new Map<string, { us: number; bytes: number }>();
+  for (let round = 0; round < 5; round++) {
+    for (const [name, encode] of encoders) {
+      for (let i = 0; i < 10; i++) encode(spans);
+      const c0 = process.cpuUsage();
+      let bytes = 0;
+      for (let i = 0; i < 50; i++) bytes = encode(spans).length;
+      const d = process.cpuUsage(c0);
+      const us = (d.user + d.system) / 50 / spans.length;
+      const prev = best.get(name);
+      if (!prev || us < prev.us) best.set(name, { us, bytes: bytes / spans.length });
+    }
+  }
+  return [...best].map(([name, v]) => ({ name, usPerSpan: v.us, bytesPerSpan: v.bytes }));
+}
+
 async function main() {
   log(
     `otel preload bench: ${ROUNDS} load rounds × ${DURATION}s (${CONNECTIONS} connections), ${STARTUP_RUNS} startup runs`,
   );
+  const encoding = await encodingCost();
+  for (const e of encoding)
+    log(`  encode  ${e.name}: ${fmt(e.usPerSpan, 2)} µs/span, ${fmt(e.bytesPerSpan)} bytes/span`);
   const ep = await startEndpoint();
   log(`OTLP endpoint: ${ep.kind} at ${ep.url}`);
   const startup: Record<string, StartupSample[]> = { none: [], upstream: [], ours: [] };
@@ -264,6 +321,12 @@ ${rows.join('\n')}
 | (b) throughput ≥ 2× upstream | ${ratio(rps.ours, rps.upstream)} | ${verdict(rps.ours / rps.upstream >= 2)} |
 | (b) throughput ≥ 0.6× no preload | ${ratio(rps.ours, rps.none)} | ${verdict(rps.ours / rps.none >= 0.6)} |
 | (c) RSS after start ≤ 0.7× upstream | ${ratio(rss.ours, rss.upstream)} | ${verdict(rss.ours / rss.upstream <= 0.7)} |
+
+OTLP span encoding, in process (512 HTTP server spans, best of 5 rounds):
+
+| encoder | CPU (µs/span) | bytes/span |
+|---|---:|---:|
+${encoding.map((e) => `| ${e.name} | ${fmt(e.usPerSpan, 2)} | ${fmt(e.bytesPerSpan)} |`).join('\n')}
 
 "spans exported / req" is counted at the endpoint (accepted spans during the measured window ÷ requests served), so a preload that sheds spans to look fast would show it. "server CPU" is the server process's user+system time over the measured window plus the export tail, divided by requests served: it is much less sensitive to other load on the machine than req/s. "endpoint CPU" is the collector's over the same window: on a 2-core machine the server, the collector and autocannon share the cores, so req/s reflects all three. Startup CPU is user+system time of the whole \`node -e 0\` process, including Node's own ~${fmt(cpu.none)} ms.`;
   log('');
