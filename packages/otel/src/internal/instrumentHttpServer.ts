@@ -125,21 +125,30 @@ export function instrumentHttpServer(opts: {
         setEmitterContext(res, quiet);
         return context.with(quiet, original, this, event, ...args);
       }
-      return traceRequest(this, original, event, args, req, res, url);
+      // Telemetry must never fail a request: if setting up the span throws, serve it untraced.
+      let begun: { ctx: Context; finish: (err?: Error) => void } | undefined;
+      try {
+        begun = beginRequest(req, res, url);
+      } catch {
+        begun = undefined;
+      }
+      if (begun === undefined) return original.call(this, event, ...args);
+      try {
+        return context.with(begun.ctx, original, this, event, ...args);
+      } catch (err) {
+        begun.finish(err instanceof Error ? err : new Error(String(err)));
+        throw err;
+      }
     };
     patched[PATCHED] = original;
     return patched;
   };
 
-  function traceRequest(
-    self: unknown,
-    original: EmitFn,
-    event: string | symbol,
-    args: unknown[],
+  function beginRequest(
     req: IncomingMessage,
     res: ServerResponse,
     url: string,
-  ): boolean {
+  ): { ctx: Context; finish: (err?: Error) => void } {
     const startTime = performance.now();
     const rawMethod = req.method ?? 'GET';
     const method = KNOWN_METHODS.has(rawMethod) ? rawMethod : normaliseMethod(rawMethod);
@@ -188,6 +197,13 @@ export function instrumentHttpServer(opts: {
     const finish = (err?: Error) => {
       if (ended) return;
       ended = true;
+      try {
+        end(err);
+      } catch {
+        // a failure to record must not surface in the app's event handlers
+      }
+    };
+    const end = (err?: Error) => {
       const status = res.statusCode;
       const route = rpc.route;
       span.setAttribute('http.response.status_code', status);
@@ -215,12 +231,7 @@ export function instrumentHttpServer(opts: {
     res.once('close', () => finish());
     setEmitterContext(req, ctx);
     setEmitterContext(res, ctx);
-    try {
-      return context.with(ctx, original, self, event, ...args);
-    } catch (err) {
-      finish(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    }
+    return { ctx, finish };
   }
 
   const protos: ServerProto[] = [];
