@@ -76,8 +76,11 @@ describe('mem0-otel doctor', () => {
     });
   });
 
-  it('unknown command: usage and exit 2', async () => {
-    const r = await runNode([CLI, 'frobnicate'], { cwd: REPO_DIR, env: childEnv({}) });
+  it('unknown command (through the checked-in bin launcher): usage and exit 2', async () => {
+    const r = await runNode([join(PKG_DIR, 'bin', 'mem0-otel.js'), 'frobnicate'], {
+      cwd: REPO_DIR,
+      env: childEnv({}),
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('Usage: mem0-otel doctor');
   });
