@@ -161,7 +161,7 @@ export type ChaosStack = {
   clientHeaders: Record<string, string>;
   serviceEnv: Record<string, string>;
   /** Starts another instance of the service with the same settings (plus `env`). */
-  startService(name: string, env?: Record<string, string>): Promise<ServiceProcess>;
+  startService(name: string, env?: Record<string, string>, nodeArgs?: string[]): Promise<ServiceProcess>;
   /** SIGTERM every service instance started (they flush their telemetry on the way out). */
   stopServices(): Promise<void>;
   /** Waits until what the collector received and what the sink stored stop growing. */
@@ -185,8 +185,25 @@ export type ChaosStackOptions = {
   redisArgs?: string[];
   redisPassword?: string;
   serviceEnv?: Record<string, string>;
+  /** Extra node options for the service (before the preload). */
+  nodeArgs?: string[];
   secrets?: Secrets;
 };
+
+/**
+ * Turns on requirepass on a running redis-server (testkit's readiness probe speaks PING without
+ * AUTH, so the server starts open and is locked right after). Call again after a restart.
+ */
+export async function requirePassword(url: string, password: string): Promise<void> {
+  const r = createClient({ url });
+  r.on('error', () => {});
+  await r.connect();
+  try {
+    await r.sendCommand(['CONFIG', 'SET', 'requirepass', password]);
+  } finally {
+    await r.destroy();
+  }
+}
 
 async function deleteKeys(url: string, prefix: string): Promise<void> {
   const r = createClient({ url });
@@ -219,7 +236,10 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
       const r = redis;
       cleanups.push(() => r.stop());
       const u = new URL(redis.url);
-      if (opts.redisPassword) u.password = opts.redisPassword;
+      if (opts.redisPassword) {
+        await requirePassword(redis.url, opts.redisPassword);
+        u.password = opts.redisPassword;
+      }
       redisUrl = u.toString();
     }
     const sink = await startCollectorSink();
@@ -264,12 +284,13 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
         (x): x is string => typeof x === 'string',
       );
     const services: ServiceProcess[] = [];
-    const startService = async (name: string, env: Record<string, string> = {}) => {
+    const startService = async (name: string, env: Record<string, string> = {}, nodeArgs = opts.nodeArgs) => {
       const s = await startServiceProcess({
         dir,
         name,
         port: await freePort(),
         env: { ...serviceEnv, ...env },
+        nodeArgs,
       });
       services.push(s);
       return s;

@@ -106,7 +106,8 @@ export function send(
     };
     const req = request(
       url,
-      { method: spec.method, headers, agent: opts.agent, timeout: opts.timeoutMs ?? 20_000 },
+      // No agent given: a connection of its own, closed after the answer (nothing left open).
+      { method: spec.method, headers, agent: opts.agent ?? false, timeout: opts.timeoutMs ?? 20_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

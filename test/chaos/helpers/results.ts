@@ -30,7 +30,7 @@ export type ScenarioResult = {
 export type Scenario = {
   result: ScenarioResult;
   /** A jest test whose success is recorded in the result. */
-  test(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
+  test(name: string, fn: () => Promise<void> | void, timeoutMs?: number): void;
   figure(name: string, value: string | number): void;
   write(): void;
 };

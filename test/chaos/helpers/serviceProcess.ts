@@ -66,13 +66,19 @@ export async function startServiceProcess(opts: {
   port: number;
   env: Record<string, string>;
   preload?: boolean;
+  /** Extra node options before the preload (e.g. --expose-gc, --require a probe). */
+  nodeArgs?: string[];
   timeoutMs?: number;
 }): Promise<ServiceProcess> {
   const stdoutPath = join(opts.dir, `${opts.name}.stdout.log`);
   const stderrPath = join(opts.dir, `${opts.name}.stderr.log`);
   const out = openSync(stdoutPath, 'a');
   const err = openSync(stderrPath, 'a');
-  const args = [...(opts.preload === false ? [] : ['--require', PRELOAD]), SERVICE_ENTRY];
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    ...(opts.preload === false ? [] : ['--require', PRELOAD]),
+    SERVICE_ENTRY,
+  ];
   const child = spawn(process.execPath, args, {
     cwd: join(REPO_ROOT, 'examples', 'memory-service'),
     env: { ...opts.env, PORT: String(opts.port), HOST: '127.0.0.1' },
@@ -115,13 +121,17 @@ export async function startServiceProcess(opts: {
     },
   };
   try {
-    await waitFor(
-      () => {
-        if (exit) throw new Error(`service exited during start (${exit.code ?? exit.signal})`);
-        return self.stdoutLines().some((l) => l.includes('"server.listening"'));
-      },
-      { timeoutMs: opts.timeoutMs ?? 30_000, intervalMs: 50, what: `${opts.name} listening` },
-    );
+    // waitFor retries a check that throws; an exit must end the wait at once.
+    await Promise.race([
+      waitFor(() => self.stdoutLines().some((l) => l.includes('"server.listening"')), {
+        timeoutMs: opts.timeoutMs ?? 30_000,
+        intervalMs: 50,
+        what: `${opts.name} listening`,
+      }),
+      exitedP.then((e) => {
+        throw new Error(`service exited during start (${e.code ?? e.signal})`);
+      }),
+    ]);
   } catch (e) {
     child.kill('SIGKILL');
     throw new Error(
