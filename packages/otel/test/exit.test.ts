@@ -128,6 +128,20 @@ describe('signals', () => {
     expect(sink.spans().some((s) => s.attributes['url.path'] === '/sigterm-owned')).toBe(true);
   }, 30_000);
 
+  it('an app handler registered with process.once() still owns the exit after it has run (no re-raise mid-drain)', async () => {
+    const app = await startApp(
+      ['--require', '@mem0-stack/otel/register'],
+      'slow-exit.cjs',
+      env({ APP_ONCE_SIGTERM: '1' }),
+    );
+    await requestOnce(app.port, '/sigterm-once');
+    app.signal('SIGTERM');
+    const exit = await app.exited;
+    expect(exit).toMatchObject({ code: 0, signal: null });
+    expect(app.stdout()).toContain('once handler: drained');
+    expect(sink.spans().some((s) => s.attributes['url.path'] === '/sigterm-once')).toBe(true);
+  }, 30_000);
+
   it('a collector that never answers cannot hold SIGTERM past the deadline', async () => {
     // Accepts connections, reads, never replies.
     const sockets = new Set<Socket>();

@@ -67,7 +67,9 @@ export function installProcessHooks(t: ProcessHookTargets): () => void {
           t.abort();
         }
         signalled = false;
-        if (others() === 0) reRaise(sig, handler);
+        // Decided when the signal arrived: an app handler registered with process.once() has
+        // removed itself by now, yet it still owns the exit (it may be draining).
+        if (alone) reRaise(sig, handler);
       });
     };
     handlers.set(sig, handler);
