@@ -332,6 +332,26 @@ sc.test('broken JSON, wrong media types, deep and huge bodies', async () => {
   expect(JSON.parse(probe.body ?? '{}').polluted).toBeUndefined();
 });
 
+sc.test(
+  'a metadata key named __proto__ is stored as sent or refused with a 400, never silently dropped',
+  async () => {
+    const body = '{"user_id":"proto","content":"x","metadata":{"__proto__":{"a":1},"b":2}}';
+    const o = await http({
+      method: 'POST',
+      path: '/v1/memories',
+      headers: json,
+      body,
+      tag: '__proto__ metadata key',
+    });
+    const stored = o.status === 201 ? JSON.stringify(JSON.parse(o.body ?? '{}').metadata) : undefined;
+    expect({ status: o.status, stored }).toEqual(
+      o.status === 400
+        ? { status: 400, stored: undefined }
+        : { status: 201, stored: '{"__proto__":{"a":1},"b":2}' },
+    );
+  },
+);
+
 sc.test('injection strings in every user-controlled field', async () => {
   const specs: RequestSpec[] = [];
   for (const s of INJECTIONS) {

@@ -24,7 +24,10 @@ const KNOBS: Array<[string, string]> = [
     'PostgreSQL faults (30, 3, 0.2)',
   ],
   ['SOAK_MINUTES / SOAK_RATE', 'soak length and load (1.5 min in CI, 10 for the full run; 100 req/s)'],
-  ['CHAOS_FUZZ_RUNS', 'fast-check cases per property (HTTP and in-process)'],
+  [
+    'CHAOS_FUZZ_RUNS / CHAOS_FUZZ_SEED',
+    'fast-check cases per HTTP property (1000; 5 × in-process) and seed (time-based by default)',
+  ],
 ];
 
 const cell = (v: unknown): string =>
