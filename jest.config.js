@@ -5,7 +5,7 @@ const { join } = require('node:path');
 const dirs = ['packages', 'examples'].flatMap((parent) =>
   existsSync(join(__dirname, parent)) ? readdirSync(join(__dirname, parent)).map((d) => join(parent, d)) : [],
 );
-dirs.push('test', 'docs');
+dirs.push('test', 'test/chaos', 'docs');
 
 module.exports = {
   projects: dirs.filter((d) => existsSync(join(__dirname, d, 'jest.config.js'))).map((d) => `<rootDir>/${d}`),
