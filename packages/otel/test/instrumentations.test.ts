@@ -226,4 +226,48 @@ describe('start() from code', () => {
       .find((s) => s.name === 'manual-work' && s.resource['service.name'] === 'programmatic');
     expect(span?.resource['team.name']).toBe('core');
   }, 30_000);
+
+  it('the global logger and meter providers flush on request, so records logged just before process.exit() arrive', async () => {
+    const name = service();
+    const r = await runNode(
+      ['--require', '@mem0-stack/otel/register', join(FIXTURES, 'global-flush-exit.cjs')],
+      {
+        env: env(name, { OTEL_BLRP_SCHEDULE_DELAY: '60000', OTEL_METRIC_EXPORT_INTERVAL: '60000' }),
+        cwd: REPO_DIR,
+      },
+    );
+    expect(r.code).toBe(0);
+    expect(sink.logs().some((l) => l.body === 'last words' && l.resource['service.name'] === name)).toBe(
+      true,
+    );
+    expect(
+      sink.metrics().some((m) => m.name === 'global_flush.count' && m.resource['service.name'] === name),
+    ).toBe(true);
+  }, 30_000);
+
+  it('runtime metrics (event loop, heap) are exported', async () => {
+    const name = service();
+    const app = await startApp(
+      ['--require', '@mem0-stack/otel/register'],
+      'app.cjs',
+      env(name, { OTEL_METRIC_EXPORT_INTERVAL: '500' }),
+    );
+    try {
+      const mine = () =>
+        sink
+          .metrics()
+          .filter((m) => m.resource['service.name'] === name)
+          .map((m) => m.name);
+      await waitFor(() => mine().includes('nodejs.eventloop.utilization'), {
+        timeoutMs: 15_000,
+        what: 'runtime metrics at the sink',
+      });
+      expect(mine()).toEqual(
+        expect.arrayContaining(['nodejs.eventloop.utilization', 'v8js.memory.heap.used']),
+      );
+    } finally {
+      app.signal('SIGTERM');
+      await app.exited;
+    }
+  }, 30_000);
 });

@@ -10,11 +10,12 @@ import type {
 import type { OtelConfig } from '../readConfig';
 import { adaptExporter } from './adaptExporter';
 import { type BatchExporter, type BatchProcessor, createBatchProcessor } from './createBatchProcessor';
+import type { FlushableProvider } from './createMetricsPipeline';
 import { createOtlpExporter } from './createOtlpExporter';
 
 export type LogsPipeline = {
   /** Registered as the global LoggerProvider; the SDK loads on the first getLogger(). */
-  readonly provider: ApiLoggerProvider;
+  readonly provider: FlushableProvider<ApiLoggerProvider>;
   real(): LoggerProvider | undefined;
   processors(): BatchProcessor<ReadableLogRecord>[];
   forceFlush(): Promise<void>;
@@ -69,23 +70,23 @@ export function createLogsPipeline(
     });
   };
 
-  const provider: ApiLoggerProvider = {
+  const forceFlush = async () => {
+    await real?.forceFlush();
+  };
+  const shutdown = async () => {
+    for (const b of batches) b.stopRetrying();
+    await real?.shutdown();
+  };
+  const provider: FlushableProvider<ApiLoggerProvider> = {
     getLogger(name: string, version?: string, options?: LoggerOptions): Logger {
       real ??= build();
       return real.getLogger(name, version, options);
     },
+    // Apps flush the global provider before process.exit(); records of the last batch
+    // interval would otherwise be lost without being counted.
+    forceFlush,
+    shutdown,
   };
 
-  return {
-    provider,
-    real: () => real,
-    processors: () => batches,
-    forceFlush: async () => {
-      await real?.forceFlush();
-    },
-    shutdown: async () => {
-      for (const b of batches) b.stopRetrying();
-      await real?.shutdown();
-    },
-  };
+  return { provider, real: () => real, processors: () => batches, forceFlush, shutdown };
 }

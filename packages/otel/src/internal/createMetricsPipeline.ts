@@ -15,9 +15,12 @@ import { createOtlpExporter } from './createOtlpExporter';
 import { countDropped } from './droppedCounter';
 import { createFastHistogramProducer, enableFastHistograms } from './fastHistogram';
 
+/** The global provider shim, with the flush/shutdown apps call before exiting (as on the SDK's). */
+export type FlushableProvider<P> = P & { forceFlush(): Promise<void>; shutdown(): Promise<void> };
+
 export type MetricsPipeline = {
   /** Registered as the global MeterProvider; the SDK loads on the first getMeter(). */
-  readonly provider: ApiMeterProvider;
+  readonly provider: FlushableProvider<ApiMeterProvider>;
   /** The SDK provider once something asked for a meter. */
   real(): MeterProvider | undefined;
   forceFlush(): Promise<void>;
@@ -117,11 +120,20 @@ export function createMetricsPipeline(
     return new sdk.MeterProvider({ resource, readers });
   };
 
-  const provider: ApiMeterProvider = {
+  const forceFlush = async () => {
+    await real?.forceFlush();
+  };
+  const shutdown = async () => {
+    for (const s of stoppers) s();
+    await real?.shutdown();
+  };
+  const provider: FlushableProvider<ApiMeterProvider> = {
     getMeter(name: string, version?: string, options?: MeterOptions): Meter {
       real ??= build();
       return real.getMeter(name, version, options);
     },
+    forceFlush,
+    shutdown,
   };
   // Our readers carry the fast-histogram producer; a caller-supplied reader does not, so the
   // request-path histograms then go through the SDK instead.
@@ -132,13 +144,8 @@ export function createMetricsPipeline(
   return {
     provider,
     real: () => real,
-    forceFlush: async () => {
-      await real?.forceFlush();
-    },
-    shutdown: async () => {
-      for (const s of stoppers) s();
-      await real?.shutdown();
-    },
+    forceFlush,
+    shutdown,
     stopRetrying() {
       for (const s of stoppers) s();
     },

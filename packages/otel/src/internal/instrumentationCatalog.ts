@@ -113,7 +113,13 @@ export const CATALOG: readonly CatalogEntry[] = [
     create: () => {
       const { RuntimeNodeInstrumentation } =
         require('@opentelemetry/instrumentation-runtime-node') as typeof import('@opentelemetry/instrumentation-runtime-node');
-      return new RuntimeNodeInstrumentation({ monitoringPrecision: 5000 });
+      const inst = new RuntimeNodeInstrumentation({ monitoringPrecision: 5000 });
+      // Its constructor binds the meter before its collectors exist, so they get no instruments
+      // (upstream's registerInstrumentations rebinds afterwards): rebind once they do.
+      inst.setMeterProvider(
+        (require('@opentelemetry/api') as typeof import('@opentelemetry/api')).metrics.getMeterProvider(),
+      );
+      return inst;
     },
   },
 ];
