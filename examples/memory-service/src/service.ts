@@ -11,6 +11,7 @@ import { flushTelemetry } from './flushTelemetry';
 import { createInflight } from './inflight';
 import { createMemoryRepository } from './memoryRepository';
 import { migrate } from './migrate';
+import { answerRejectedRequests } from './rejectedRequests';
 
 /** A running memory service. */
 export type RunningService = {
@@ -109,6 +110,7 @@ export async function startService(
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
+  answerRejectedRequests(server);
   const { port } = server.address() as AddressInfo;
   logger.event('server.listening', {
     'server.port': port,

@@ -45,8 +45,15 @@ export function createValidators(
     .min(1, 'must not be empty')
     .max(config.maxContentChars, `must be at most ${config.maxContentChars} characters`);
   // Bounded so one client cannot store megabytes of metadata per memory.
+  // JSON.parse keeps "__proto__" as an own key, but z.record assigns it and so silently drops
+  // it (the value would become the result's prototype): refuse it clearly instead.
   const metadata = z
-    .record(z.string().max(64), z.unknown())
+    .unknown()
+    .superRefine((m, ctx) => {
+      if (m !== null && typeof m === 'object' && Object.hasOwn(m, '__proto__'))
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'the key "__proto__" is not allowed' });
+    })
+    .pipe(z.record(z.string().max(64), z.unknown()))
     .refine((m) => JSON.stringify(m).length <= 4096, 'must serialise to at most 4096 characters');
   const createBody = z.strictObject({ user_id: userId, content, metadata: metadata.optional() });
   const patchBody = z

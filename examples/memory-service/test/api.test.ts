@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { call, deleteKeys, startTestService, uniqueUser } from './helpers';
 
 let ctx: Awaited<ReturnType<typeof startTestService>>;
@@ -99,6 +100,15 @@ describe('POST /v1/memories', () => {
       headers: { 'content-type': 'application/json' },
     });
     expectProblem(r, 400, 'MALFORMED_JSON');
+  });
+
+  test('a metadata key "__proto__" → 400 naming it (never silently dropped)', async () => {
+    const r = await call(base, 'POST', '/v1/memories', {
+      raw: '{"user_id":"proto-user","content":"x","metadata":{"__proto__":{"a":1},"b":2}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(r, 400, 'VALIDATION_FAILED');
+    expect(r.json.errors[0]).toMatchObject({ path: 'metadata.__proto__' });
   });
 
   test('a JSON array body → 400', async () => {
@@ -383,6 +393,58 @@ describe('DELETE /v1/memories/:id', () => {
 
   test('bad id → 400', async () => {
     expectProblem(await call(base, 'DELETE', '/v1/memories/123'), 400, 'INVALID_ID');
+  });
+});
+
+/** Sends raw bytes and returns the raw response (status line, headers, body). */
+function rawRequest(
+  bytes: string,
+): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+  const { port, hostname } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = connect({ port: Number(port), host: hostname }, () => sock.write(bytes));
+    let data = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d) => {
+      data += d;
+    });
+    sock.on('error', reject);
+    sock.on('close', () => {
+      const [head = '', body = ''] = data.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of lines) {
+        const i = l.indexOf(':');
+        headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+      }
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+  });
+}
+
+describe('requests Node rejects before express', () => {
+  const expectRawProblem = (r: Awaited<ReturnType<typeof rawRequest>>, status: number, code: string) => {
+    expect(r.status).toBe(status);
+    expect(r.headers['content-type']).toBe('application/problem+json');
+    const body = JSON.parse(r.body);
+    expect(body).toMatchObject({ status, code });
+    expect(body.correlation_id).toBe(r.headers['x-correlation-id']);
+    expect(r.body).not.toMatch(/HPE_|at .*\.(ts|js):\d+/);
+  };
+
+  test('64 KB of headers → 431 problem+json', async () => {
+    const r = await rawRequest(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(65_536)}\r\n\r\n`);
+    expectRawProblem(r, 431, 'HEADERS_TOO_LARGE');
+  });
+
+  test('malformed header bytes → 400 problem+json', async () => {
+    const r = await rawRequest('GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\u0001: y\r\n\r\n');
+    expectRawProblem(r, 400, 'MALFORMED_REQUEST');
+  });
+
+  test('CONNECT → 405 problem+json (not a proxy)', async () => {
+    const r = await rawRequest('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n');
+    expectRawProblem(r, 405, 'METHOD_NOT_ALLOWED');
   });
 });
 
