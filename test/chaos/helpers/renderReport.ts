@@ -1,5 +1,6 @@
 // Renders docs/reliability.md from the scenario results in .tmp/chaos/results/. Run by the chaos
 // project's global teardown: the document is always the output of a run, never written by hand.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -30,8 +31,12 @@ const KNOBS: Array<[string, string]> = [
   ],
 ];
 
+// Generated text is escaped so Markdown never reads it as markup: a test named after `__proto__`
+// would otherwise render (and be reformatted by Biome) as bold "proto".
+const text = (v: unknown): string => String(v).replace(/[\\_*]/g, (c) => `\\${c}`);
+
 const cell = (v: unknown): string =>
-  v === undefined || v === null || v === '' ? '—' : String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  v === undefined || v === null || v === '' ? '—' : text(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function loadResults(dir = RESULTS_DIR): ScenarioResult[] {
   if (!existsSync(dir)) return [];
@@ -87,10 +92,10 @@ export function renderReport(results: ScenarioResult[], now = new Date()): strin
     '',
   );
   for (const r of results) {
-    lines.push(`## ${r.title}`, '');
-    for (const [k, v] of Object.entries(r.figures)) lines.push(`- ${k}: ${cell(v)}`);
+    lines.push(`## ${text(r.title)}`, '');
+    for (const [k, v] of Object.entries(r.figures)) lines.push(`- ${text(k)}: ${cell(v)}`);
     const failedTests = r.tests.filter((t) => !r.passed.includes(t));
-    for (const t of r.tests) lines.push(`- ${failedTests.includes(t) ? '✗' : '✓'} ${t}`);
+    for (const t of r.tests) lines.push(`- ${failedTests.includes(t) ? '✗' : '✓'} ${text(t)}`);
     lines.push('');
   }
   lines.push(
@@ -106,10 +111,21 @@ export function renderReport(results: ScenarioResult[], now = new Date()): strin
   return lines.join('\n');
 }
 
+// Biome pads tables when it formats Markdown; formatting the generated file keeps `npm run lint`
+// green after a chaos run. Best effort: without Biome the file is still valid Markdown.
+function formatMarkdown(path: string): void {
+  spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules', '@biomejs', 'biome', 'bin', 'biome'), 'format', '--write', path],
+    { stdio: 'ignore' },
+  );
+}
+
 /** Writes docs/reliability.md when at least one scenario recorded a result. */
 export function writeReport(): boolean {
   const results = loadResults();
   if (results.length === 0) return false;
   writeFileSync(REPORT_PATH, renderReport(results));
+  formatMarkdown(REPORT_PATH);
   return true;
 }
