@@ -41,3 +41,20 @@ describe('default stdout destination (direct write(2))', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('stdout error guard', () => {
+  it('adds one error listener per stream, even across module registries (duplicate copies)', () => {
+    const { EventEmitter } = require('node:events') as typeof import('node:events');
+    const dest = Object.assign(new EventEmitter(), { write: () => true });
+    for (let i = 0; i < 12; i++) {
+      jest.isolateModules(() => {
+        const { StdoutTransport } =
+          require('../src/internal/stdoutTransport') as typeof import('../src/internal/stdoutTransport');
+        new StdoutTransport(dest);
+      });
+    }
+    expect(dest.listenerCount('error')).toBe(1);
+    // The one listener still absorbs the error instead of letting it crash the process.
+    expect(() => dest.emit('error', new Error('EPIPE'))).not.toThrow();
+  });
+});

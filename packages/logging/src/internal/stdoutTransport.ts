@@ -14,7 +14,10 @@ export type Destination = {
 /** Brands our own transports: the logger may deliver to them directly (see createLogger). */
 export const OWN_TRANSPORT = Symbol.for('@mem0-stack/logging.ownTransport');
 
-const guarded = new WeakSet<object>();
+// Marked on the stream itself (a registered symbol), not in a module-level set: duplicate copies
+// of this package, or module registries reset per test file, would otherwise each add a listener
+// to the one process.stdout and trip Node's MaxListenersExceededWarning.
+const GUARDED = Symbol.for('@mem0-stack/logging.stdoutErrorGuard');
 
 /**
  * Writes each record's pre-serialised line to the destination. It never emits `error`
@@ -30,8 +33,9 @@ export class StdoutTransport extends TransportStream {
     this.dest = dest;
     // An EPIPE on stdout (reader went away) is emitted asynchronously as 'error' on the
     // stream; without a listener that kills the process, so absorb it once per destination.
-    if (typeof dest.on === 'function' && !guarded.has(dest)) {
-      guarded.add(dest);
+    const marked = dest as Destination & { [GUARDED]?: true };
+    if (typeof dest.on === 'function' && marked[GUARDED] !== true) {
+      marked[GUARDED] = true;
       dest.on('error', () => countDropped());
     }
   }
