@@ -14,6 +14,11 @@ import { droppedBySignal } from './helpers/telemetry';
 const WARM_S = seconds('CHAOS_OUTAGE_WARM_SECONDS', 10);
 const OUTAGE_S = seconds('CHAOS_OUTAGE_SECONDS', 30);
 const RECOVERY_S = seconds('CHAOS_OUTAGE_RECOVERY_SECONDS', 15);
+// When the collector comes back, the exporter may be in its retry backoff (capped at 5 s, ±20 %
+// jitter) with a full queue, so spans of the next few seconds are dropped (and counted) until
+// the backlog drains (reported as a figure below).
+// "Resumes by itself" is asserted for requests after this grace.
+const RESUME_GRACE_MS = 8000;
 const RATE = seconds('CHAOS_OUTAGE_RATE', 100);
 /** Stated bound: RSS during the outage may exceed the pre-outage peak by at most this much. */
 const RSS_BOUND_MIB = 64;
@@ -139,7 +144,10 @@ sc.test(`RSS stays bounded during the outage (peak ≤ pre-outage peak + ${RSS_B
 });
 
 sc.test('export resumes by itself: every request after the restart reaches the collector', async () => {
-  const after = outcomes.filter((o) => o.startedAt >= restartedAt + 3000 && o.status !== undefined);
+  const after = outcomes.filter(
+    (o) => o.startedAt >= restartedAt + RESUME_GRACE_MS && o.status !== undefined,
+  );
+
   expect(after.length).toBeGreaterThan(0);
   const seen = await waitFor(
     () => {
@@ -148,6 +156,14 @@ sc.test('export resumes by itself: every request after the restart reaches the c
     },
     { timeoutMs: 30_000, what: 'spans of the requests sent after the restart at the collector' },
   ).catch(() => new Set(stack.tap.spans.items().map((s) => s.traceId)));
+  // How long after the restart spans were still being lost (0 when none were).
+  const lostAfterRestart = outcomes.filter(
+    (o) => o.startedAt >= restartedAt && o.status !== undefined && !seen.has(o.traceId as string),
+  );
+  sc.figure(
+    'spans lost after the restart (requests; last one started ms after the restart)',
+    `${lostAfterRestart.length}; ${Math.max(0, ...lostAfterRestart.map((o) => o.startedAt - restartedAt))}`,
+  );
   expect(after.filter((o) => !seen.has(o.traceId as string)).length).toBe(0);
 });
 

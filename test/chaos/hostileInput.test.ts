@@ -484,7 +484,7 @@ sc.test('injection strings in every user-controlled field', async () => {
 
 /**
  * Rejected by Node's HTTP parser before the application sees them (oversized headers, invalid
- * header bytes, broken framing) or by the server's missing CONNECT handler.
+ * header bytes, broken framing) or answered by the server's 'connect' handler (CONNECT).
  */
 const PROTOCOL = (o: Outcome) =>
   o.method === 'RAW' ||

@@ -139,6 +139,36 @@ export function send(
       req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' }));
     });
     req.on('error', (e: NodeJS.ErrnoException) => done({ error: e.code ?? e.message }));
+    // Node hands any answer to a CONNECT to 'connect' (never to the response callback) and,
+    // without a listener, destroys the socket silently: read the answer here instead.
+    req.on('connect', (res, socket, head) => {
+      const chunks: Buffer[] = [head];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('error', () => undefined);
+      socket.setTimeout(2000, () => socket.destroy());
+      socket.on('close', () => {
+        const raw = Buffer.concat(chunks);
+        opts.onBody?.(raw);
+        done({
+          status: res.statusCode,
+          contentType: res.headers['content-type'],
+          bodyBytes: raw.length,
+          raw,
+        });
+      });
+    });
+    // A request can also end with no response, no error and no timeout (the socket is destroyed
+    // without an error): settle it then, instead of leaving the caller waiting forever.
+    let answered = false;
+    req.on('response', () => {
+      answered = true;
+    });
+    req.on('connect', () => {
+      answered = true;
+    });
+    req.on('close', () => {
+      if (!answered) done({ error: 'CLOSED_WITHOUT_RESPONSE' });
+    });
     if (spec.body !== undefined) req.end(spec.body);
     else req.end();
   });
