@@ -33,7 +33,46 @@ function dropped(metrics: SinkMetric[], service: string, signal: string): number
   return latest;
 }
 
+/** Signals with a telemetry.dropped point of `service` in any export, whatever its value. */
+function droppedSeries(metrics: SinkMetric[], service: string): string[] {
+  const signals = new Set<string>();
+  for (const m of metrics) {
+    if (m.name !== 'telemetry.dropped' || m.resource['service.name'] !== service) continue;
+    for (const p of ((m.data as { sum?: { dataPoints?: Point[] } }).sum?.dataPoints ?? []) as Point[]) {
+      const sig = p.attributes?.find((a) => a.key === 'signal')?.value.stringValue;
+      if (sig !== undefined) signals.add(sig);
+    }
+  }
+  return [...signals].sort();
+}
+
 describe('telemetry.dropped', () => {
+  it('is exported at 0 for every signal before anything is lost', async () => {
+    const service = `zero-${Date.now()}`;
+    const app = await startApp(
+      ['--require', '@mem0-stack/otel/register'],
+      'slow-exit.cjs',
+      childEnv({
+        OTEL_SERVICE_NAME: service,
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_METRIC_EXPORT_INTERVAL: '300',
+        OTEL_METRIC_EXPORT_TIMEOUT: '300',
+      }),
+    );
+    try {
+      const signals = await waitFor(
+        () => droppedSeries(sink.metrics(), service).length === 3 && droppedSeries(sink.metrics(), service),
+        { timeoutMs: 10_000, what: 'telemetry.dropped series for traces, metrics and logs' },
+      );
+      expect(signals).toEqual(['logs', 'metrics', 'traces']);
+      for (const s of signals) expect(dropped(sink.metrics(), service, s)).toBe(0);
+    } finally {
+      app.signal('SIGTERM');
+      await app.exited;
+    }
+  }, 30_000);
+
   it('counts spans lost while the collector answers 503, and exports the count once it recovers', async () => {
     const service = `dropped-${Date.now()}`;
     const app = await startApp(

@@ -14,6 +14,30 @@ export function setDroppedDiag(d: Diag): void {
   diag = d;
 }
 
+function droppedCounter(): Counter {
+  counter ??= metrics.getMeter('@mem0-stack/otel').createCounter('telemetry.dropped', {
+    description:
+      'Telemetry items (spans, metric data points, log records) lost before reaching the collector',
+    unit: '{item}',
+  });
+  return counter;
+}
+
+/**
+ * Exports `telemetry.dropped` at 0 for every signal from the start, once the meter provider is
+ * global: a series that exists before the first loss lets `increase()`-based alerts and the
+ * dashboard see the first drop instead of a series appearing out of nowhere.
+ */
+export function primeDropped(): void {
+  try {
+    counter = undefined;
+    const c = droppedCounter();
+    for (const signal of ['traces', 'metrics', 'logs'] as const) c.add(0, { signal });
+  } catch {
+    // counting must never throw into start-up
+  }
+}
+
 /**
  * Counts telemetry that will never reach the collector (queue full, export failed,
  * collector rejected part of a batch) in `telemetry.dropped{signal}`, and warns at most
@@ -24,12 +48,7 @@ export function countDropped(signal: Signal, n: number, reason: string): void {
   totals[signal] += n;
   sinceWarn[signal] += n;
   try {
-    counter ??= metrics.getMeter('@mem0-stack/otel').createCounter('telemetry.dropped', {
-      description:
-        'Telemetry items (spans, metric data points, log records) lost before reaching the collector',
-      unit: '{item}',
-    });
-    counter.add(n, { signal });
+    droppedCounter().add(n, { signal });
   } catch {
     // counting must never throw into the export path
   }
