@@ -58,3 +58,17 @@ describe('stdout error guard', () => {
     expect(() => dest.emit('error', new Error('EPIPE'))).not.toThrow();
   });
 });
+
+describe('stdout error guard on the default destination', () => {
+  it('adds one listener to process.stdout however many loggers and module copies use it', () => {
+    const before = process.stdout.listenerCount('error');
+    for (let i = 0; i < 12; i++) {
+      jest.isolateModules(() => {
+        const m =
+          require('../src/internal/stdoutTransport') as typeof import('../src/internal/stdoutTransport');
+        new m.StdoutTransport(m.stdoutDestination());
+      });
+    }
+    expect(process.stdout.listenerCount('error') - before).toBeLessThanOrEqual(1);
+  });
+});

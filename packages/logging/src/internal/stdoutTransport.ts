@@ -9,6 +9,8 @@ import { MESSAGE } from './symbols';
 export type Destination = {
   write(chunk: string): unknown;
   on?: (event: 'error', fn: (err: unknown) => void) => unknown;
+  /** The stream whose 'error' events `on` listens to, when the destination only wraps it. */
+  stream?: object;
 };
 
 /** Brands our own transports: the logger may deliver to them directly (see createLogger). */
@@ -33,7 +35,7 @@ export class StdoutTransport extends TransportStream {
     this.dest = dest;
     // An EPIPE on stdout (reader went away) is emitted asynchronously as 'error' on the
     // stream; without a listener that kills the process, so absorb it once per destination.
-    const marked = dest as Destination & { [GUARDED]?: true };
+    const marked = (dest.stream ?? dest) as { [GUARDED]?: true };
     if (typeof dest.on === 'function' && marked[GUARDED] !== true) {
       marked[GUARDED] = true;
       dest.on('error', () => countDropped());
@@ -84,5 +86,7 @@ export function stdoutDestination(): Destination {
       }
     },
     on: (event, fn) => out.on(event, fn),
+    // Each call makes a new wrapper around the one process.stdout: the guard marks the stream.
+    stream: out,
   };
 }
