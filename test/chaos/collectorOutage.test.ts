@@ -147,7 +147,6 @@ sc.test('export resumes by itself: every request after the restart reaches the c
   const after = outcomes.filter(
     (o) => o.startedAt >= restartedAt + RESUME_GRACE_MS && o.status !== undefined,
   );
-
   expect(after.length).toBeGreaterThan(0);
   const seen = await waitFor(
     () => {

@@ -19,31 +19,31 @@ type Point = {
   attributes?: Array<{ key: string; value: { stringValue?: string } }>;
 };
 
+/** Every telemetry.dropped point of `service` across metric exports, as signal and value. */
+function droppedPoints(metrics: SinkMetric[], service: string): Array<{ signal?: string; value: number }> {
+  return metrics
+    .filter((m) => m.name === 'telemetry.dropped' && m.resource['service.name'] === service)
+    .flatMap((m) => ((m.data as { sum?: { dataPoints?: Point[] } }).sum?.dataPoints ?? []) as Point[])
+    .map((p) => ({
+      signal: p.attributes?.find((a) => a.key === 'signal')?.value.stringValue,
+      value: Number(p.asInt ?? p.asDouble ?? 0),
+    }));
+}
+
 /** Latest cumulative value of telemetry.dropped for one signal, across metric exports of `service`. */
 function dropped(metrics: SinkMetric[], service: string, signal: string): number {
-  let latest = 0;
-  for (const m of metrics) {
-    if (m.name !== 'telemetry.dropped' || m.resource['service.name'] !== service) continue;
-    const points = ((m.data as { sum?: { dataPoints?: Point[] } }).sum?.dataPoints ?? []) as Point[];
-    for (const p of points) {
-      const sig = p.attributes?.find((a) => a.key === 'signal')?.value.stringValue;
-      if (sig === signal) latest = Math.max(latest, Number(p.asInt ?? p.asDouble ?? 0));
-    }
-  }
-  return latest;
+  return Math.max(
+    0,
+    ...droppedPoints(metrics, service)
+      .filter((p) => p.signal === signal)
+      .map((p) => p.value),
+  );
 }
 
 /** Signals with a telemetry.dropped point of `service` in any export, whatever its value. */
 function droppedSeries(metrics: SinkMetric[], service: string): string[] {
-  const signals = new Set<string>();
-  for (const m of metrics) {
-    if (m.name !== 'telemetry.dropped' || m.resource['service.name'] !== service) continue;
-    for (const p of ((m.data as { sum?: { dataPoints?: Point[] } }).sum?.dataPoints ?? []) as Point[]) {
-      const sig = p.attributes?.find((a) => a.key === 'signal')?.value.stringValue;
-      if (sig !== undefined) signals.add(sig);
-    }
-  }
-  return [...signals].sort();
+  const signals = droppedPoints(metrics, service).flatMap((p) => (p.signal === undefined ? [] : [p.signal]));
+  return [...new Set(signals)].sort();
 }
 
 describe('telemetry.dropped', () => {

@@ -88,6 +88,8 @@ export function send(
   return new Promise((resolve) => {
     let settled = false;
     let reused = false;
+    // A response or a CONNECT answer arrived: 'close' is then not the end of the story.
+    let answered = false;
     const done = (o: Partial<Outcome> & { raw?: Buffer }) => {
       if (settled) return;
       settled = true;
@@ -109,6 +111,7 @@ export function send(
       // No agent given: a connection of its own, closed after the answer (nothing left open).
       { method: spec.method, headers, agent: opts.agent ?? false, timeout: opts.timeoutMs ?? 20_000 },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (e: NodeJS.ErrnoException) =>
@@ -142,6 +145,7 @@ export function send(
     // Node hands any answer to a CONNECT to 'connect' (never to the response callback) and,
     // without a listener, destroys the socket silently: read the answer here instead.
     req.on('connect', (res, socket, head) => {
+      answered = true;
       const chunks: Buffer[] = [head];
       socket.on('data', (c: Buffer) => chunks.push(c));
       socket.on('error', () => undefined);
@@ -159,13 +163,6 @@ export function send(
     });
     // A request can also end with no response, no error and no timeout (the socket is destroyed
     // without an error): settle it then, instead of leaving the caller waiting forever.
-    let answered = false;
-    req.on('response', () => {
-      answered = true;
-    });
-    req.on('connect', () => {
-      answered = true;
-    });
     req.on('close', () => {
       if (!answered) done({ error: 'CLOSED_WITHOUT_RESPONSE' });
     });

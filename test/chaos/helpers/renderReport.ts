@@ -112,7 +112,8 @@ export function renderReport(results: ScenarioResult[], now = new Date()): strin
 }
 
 // Biome pads tables when it formats Markdown; formatting the generated file keeps `npm run lint`
-// green after a chaos run. Best effort: without Biome the file is still valid Markdown.
+// green after a chaos run. Best effort: without Biome the file is still valid Markdown. The twin
+// of formatMarkdown in scripts/bench-report.mjs, which is ESM and cannot be required from here.
 function formatMarkdown(path: string): void {
   spawnSync(
     process.execPath,

@@ -3,6 +3,7 @@ import { suppressTracing } from '@opentelemetry/core';
 import type { BatchConfig, Signal } from '../readConfig';
 import type { ExportOutcome } from './createOtlpExporter';
 import { countDropped } from './droppedCounter';
+import { withTimeout } from './withTimeout';
 
 /** Anything that can send a batch (OTLP, console). */
 export type BatchExporter<T> = {
@@ -138,21 +139,4 @@ export function createBatchProcessor<T>(opts: {
       await exporter.shutdown();
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`export timed out after ${ms} ms`)), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

@@ -8,6 +8,7 @@ import type { OtlpExporter } from './createOtlpExporter';
 import { countDropped } from './droppedCounter';
 import { appendSpan, assembleTraceRequest, createEncodedBatch, type EncodedBatch } from './encodeTraces';
 import { scrubAttributes } from './scrubSpans';
+import { withTimeout } from './withTimeout';
 
 export type EncodingSpanProcessor = SpanProcessor & {
   /** Spans encoded and waiting to be sent. */
@@ -145,21 +146,4 @@ export function createEncodingSpanProcessor(opts: {
       await exporter.shutdown();
     },
   };
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`export timed out after ${ms} ms`)), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }

@@ -30,6 +30,7 @@ function droppedCounter(): Counter {
  */
 export function primeDropped(): void {
   try {
+    // A counter made before the provider was global came from the no-op meter: make it again.
     counter = undefined;
     const c = droppedCounter();
     for (const signal of ['traces', 'metrics', 'logs'] as const) c.add(0, { signal });
