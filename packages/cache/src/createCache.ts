@@ -229,7 +229,8 @@ export class Cache {
     this.#codec = this.#codecOf(this.#serializer);
     this.#logger = o.logger;
     this.#keys = new KeySpace(prefix, o.name);
-    this.#store = new Store(o.redis);
+    // Our default policy bounds every command, so node-redis' own per-command timer is redundant.
+    this.#store = new Store(o.redis, { ownTimeout: o.policy === undefined });
     this.#guard = new Guard(
       this.#store,
       o.policy === false ? undefined : (o.policy ?? Guard.defaultPolicy(o.name, timeoutMs)),

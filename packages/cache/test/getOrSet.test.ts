@@ -284,3 +284,34 @@ describe('configuration', () => {
     }
   });
 });
+
+describe("node-redis' per-command timer", () => {
+  // node-redis arms an AbortSignal.timeout for every command (5 s by default). Under the default
+  // policy the cache's own, shorter timeout bounds each command, so the cache sends its commands
+  // without node-redis' timer; with any other policy it must keep it.
+  async function timersArmed(cache: Cache): Promise<number> {
+    await cache.getOrSet('t', async () => 'v');
+    const spy = jest.spyOn(AbortSignal, 'timeout');
+    try {
+      for (let i = 0; i < 20; i++) expect(await cache.getOrSet('t', async () => 'other')).toBe('v');
+      return spy.mock.calls.length;
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  test('default policy: L2 hits arm no node-redis timer; the client keeps its own', async () => {
+    expect(await timersArmed(make())).toBe(0);
+    const spy = jest.spyOn(AbortSignal, 'timeout');
+    try {
+      await redis.get(`${prefix}unrelated`);
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  test('policy: false keeps node-redis’ timer on every command', async () => {
+    expect(await timersArmed(make({ policy: false }))).toBe(20);
+  });
+});

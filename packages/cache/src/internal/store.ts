@@ -58,10 +58,24 @@ const DEL_CHUNK = 500;
 export class Store {
   readonly cluster: boolean;
   readonly client: RedisClientLike | RedisClusterLike;
+  /** What commands are sent through: the client, or a view of it without node-redis' own command timer. */
+  readonly cmd: RedisClientLike | RedisClusterLike;
 
-  constructor(client: RedisClientLike | RedisClusterLike) {
+  /**
+   * `ownTimeout`: every command is already bounded by the cache's policy. node-redis ≥ 5.9 arms
+   * an AbortSignal.timeout (5 s by default) for each command, about as much CPU as the rest of
+   * a cache hit; with our own (shorter) timeout in front it can never fire first, so the cache's
+   * commands go through a `withCommandOptions({ timeout: 0 })` view of the client. The client
+   * itself, and the user's other commands on it, are untouched.
+   */
+  constructor(client: RedisClientLike | RedisClusterLike, opts: { ownTimeout?: boolean } = {}) {
     this.client = client;
     this.cluster = Array.isArray((client as RedisClusterLike).masters);
+    const view = (client as { withCommandOptions?: (o: { timeout: number }) => unknown }).withCommandOptions;
+    this.cmd =
+      opts.ownTimeout === true && typeof view === 'function'
+        ? (view.call(client, { timeout: 0 }) as RedisClientLike | RedisClusterLike)
+        : client;
   }
 
   ready(): boolean {
@@ -70,24 +84,24 @@ export class Store {
 
   get(key: string): Promise<string | null> {
     // GET replies a string or null with node-redis' default type mapping (RESP2 and RESP3).
-    return this.client.get(key) as Promise<string | null>;
+    return this.cmd.get(key) as Promise<string | null>;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
     if (!this.cluster) {
-      const r = (await (this.client as RedisClientLike).mGet(keys)) as Array<unknown>;
+      const r = (await (this.cmd as RedisClientLike).mGet(keys)) as Array<unknown>;
       return r.map((v) => (typeof v === 'string' ? v : null));
     }
     return Promise.all(keys.map((k) => this.get(k)));
   }
 
   async set(key: string, value: string, px: number): Promise<void> {
-    await this.client.set(key, value, { expiration: { type: 'PX', value: px } });
+    await this.cmd.set(key, value, { expiration: { type: 'PX', value: px } });
   }
 
   async setNx(key: string, value: string, px: number): Promise<boolean> {
-    const r = await this.client.set(key, value, { expiration: { type: 'PX', value: px }, condition: 'NX' });
+    const r = await this.cmd.set(key, value, { expiration: { type: 'PX', value: px }, condition: 'NX' });
     return r === 'OK';
   }
 
@@ -95,7 +109,7 @@ export class Store {
   async setMany(items: Array<{ key: string; value: string; px: number }>): Promise<void> {
     if (items.length === 0) return;
     if (!this.cluster) {
-      const m = (this.client as RedisClientLike).multi();
+      const m = (this.cmd as RedisClientLike).multi();
       for (const it of items) m.set(it.key, it.value, { expiration: { type: 'PX', value: it.px } });
       await m.execAsPipeline();
       return;
@@ -106,24 +120,24 @@ export class Store {
   async del(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
     if (!this.cluster) {
-      for (let i = 0; i < keys.length; i += DEL_CHUNK) await this.client.unlink(keys.slice(i, i + DEL_CHUNK));
+      for (let i = 0; i < keys.length; i += DEL_CHUNK) await this.cmd.unlink(keys.slice(i, i + DEL_CHUNK));
       return;
     }
-    await Promise.all(keys.map((k) => this.client.unlink(k)));
+    await Promise.all(keys.map((k) => this.cmd.unlink(k)));
   }
 
   async eval(s: Script, keys: string[], args: string[]): Promise<unknown> {
     const options = { keys, arguments: args };
     try {
-      return await this.client.evalSha(s.sha, options);
+      return await this.cmd.evalSha(s.sha, options);
     } catch (err) {
       if (!isNoScript(err)) throw err;
-      return this.client.eval(s.source, options);
+      return this.cmd.eval(s.source, options);
     }
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(channel, message);
+    await this.cmd.publish(channel, message);
   }
 
   /**
