@@ -16,7 +16,7 @@ import { createMetricsPipeline, type MetricsPipeline } from './internal/createMe
 import { allOtlpExporters } from './internal/createOtlpExporter';
 import { createPropagator } from './internal/createPropagator';
 import { createTracesPipeline, type TracesPipeline } from './internal/createTracesPipeline';
-import { droppedTotals, primeDropped, setDroppedDiag } from './internal/droppedCounter';
+import { droppedTotals, schedulePrimeDropped, setDroppedDiag } from './internal/droppedCounter';
 import { formatStartupLine } from './internal/formatStartupLine';
 import { installProcessHooks, withDeadline } from './internal/installProcessHooks';
 import { warnPreloaded } from './internal/warnPreloaded';
@@ -209,7 +209,7 @@ function startSdk(config: OtelConfig, diag: Diag, options: StartOptions): OtelSd
   if (config.metrics.exporters.length > 0 || options.metricReader) {
     meter = createMetricsPipeline(config, resource, diag, { reader: options.metricReader });
     metrics.setGlobalMeterProvider(meter.provider);
-    primeDropped();
+    schedulePrimeDropped(Math.min(1_000, config.metrics.exportIntervalMillis / 2));
   }
 
   let logging: LogsPipeline | undefined;

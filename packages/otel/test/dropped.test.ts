@@ -1,6 +1,8 @@
 // Losses are counted: while the collector answers 503 the app keeps serving, and once it is
 // back, telemetry.dropped{signal} reports what was lost.
 import { type OtlpSink, type SinkMetric, startOtlpSink, waitFor } from '@mem0-stack/testkit';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { childEnv, ensureBuilt, startApp } from './helpers';
 
 let sink: OtlpSink;
@@ -72,6 +74,18 @@ describe('telemetry.dropped', () => {
       await app.exited;
     }
   }, 30_000);
+
+  it('a script that ends at once sends no export just to report zero losses', async () => {
+    // Priming is deferred: done at start, it built the metrics SDK and sent a metrics export at
+    // exit from `node -e 0`, which doubled the preload's start-up cost.
+    const before = { ...sink.requests };
+    // Asynchronously: the sink runs in this process and must be able to answer.
+    await promisify(execFile)(process.execPath, ['--require', '@mem0-stack/otel/register', '-e', '0'], {
+      env: childEnv({ OTEL_SERVICE_NAME: `short-${Date.now()}`, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
+      timeout: 10_000,
+    });
+    expect(sink.requests).toEqual(before);
+  });
 
   it('counts spans lost while the collector answers 503, and exports the count once it recovers', async () => {
     const service = `dropped-${Date.now()}`;

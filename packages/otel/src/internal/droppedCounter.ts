@@ -23,12 +23,16 @@ function droppedCounter(): Counter {
   return counter;
 }
 
+let primed = false;
+let primeArmed = false;
+
 /**
  * Exports `telemetry.dropped` at 0 for every signal from the start, once the meter provider is
  * global: a series that exists before the first loss lets `increase()`-based alerts and the
  * dashboard see the first drop instead of a series appearing out of nowhere.
  */
 export function primeDropped(): void {
+  primed = true;
   try {
     // A counter made before the provider was global came from the no-op meter: make it again.
     counter = undefined;
@@ -40,6 +44,20 @@ export function primeDropped(): void {
 }
 
 /**
+ * Primes `telemetry.dropped` after `delayMs` (an unref'd timer), or at the first loss if that
+ * comes sooner. Not at once: priming builds the metrics SDK, and a script that ends within the
+ * delay would then pay for it and send a metrics export at exit only to report zero losses
+ * (it doubled the preload's `node -e 0` cost). A service is up long before its first export.
+ */
+export function schedulePrimeDropped(delayMs: number): void {
+  primeArmed = true;
+  primed = false;
+  setTimeout(() => {
+    if (!primed) primeDropped();
+  }, delayMs).unref();
+}
+
+/**
  * Counts telemetry that will never reach the collector (queue full, export failed,
  * collector rejected part of a batch) in `telemetry.dropped{signal}`, and warns at most
  * once a minute per signal so an outage does not flood stderr.
@@ -48,6 +66,8 @@ export function countDropped(signal: Signal, n: number, reason: string): void {
   if (n <= 0) return;
   totals[signal] += n;
   sinceWarn[signal] += n;
+  // The zero series go out with the first loss: the same export, so no series starts above 0.
+  if (primeArmed && !primed) primeDropped();
   try {
     droppedCounter().add(n, { signal });
   } catch {
