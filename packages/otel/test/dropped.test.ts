@@ -1,8 +1,9 @@
 // Losses are counted: while the collector answers 503 the app keeps serving, and once it is
 // back, telemetry.dropped{signal} reports what was lost.
-import { type OtlpSink, type SinkMetric, startOtlpSink, waitFor } from '@mem0-stack/testkit';
+
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { type OtlpSink, type SinkMetric, startOtlpSink, waitFor } from '@mem0-stack/testkit';
 import { childEnv, ensureBuilt, startApp } from './helpers';
 
 let sink: OtlpSink;
