@@ -167,6 +167,7 @@ export class Cache {
   #closed = false;
   #replaying: Promise<void> | undefined;
   #warnedNotReady = false;
+  #warnedClusterDerived = false;
   readonly #n = {
     loads: 0,
     loadErrors: 0,
@@ -745,15 +746,19 @@ export class Cache {
     const lockKey = this.#keys.lock(lk);
     // One tick: lock attempt, a re-read of the entry (someone may have just written it) and the
     // versions the write will be checked against. node-redis sends them as one pipeline.
-    let snap: { locked: boolean; raw: string | null; versions: string[] };
+    // With derived tags (`tagsOf`), also the server clock: their versions are unknown until the
+    // value is, so the write checks they were not invalidated after this instant instead.
+    const wantsSince = options?.tagsOf !== undefined && !this.#store.cluster;
+    let snap: { locked: boolean; raw: string | null; versions: string[]; since: string };
     try {
       snap = await this.#guard.run(async () => {
-        const [locked, raw, versions] = await Promise.all([
+        const [locked, raw, versions, since] = await Promise.all([
           useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(false),
           this.#store.get(ek),
           this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
+          wantsSince ? this.#store.time() : Promise.resolve(''),
         ]);
-        return { locked, raw, versions: versions.map((v) => v ?? '') };
+        return { locked, raw, versions: versions.map((v) => v ?? ''), since };
       });
     } catch (err) {
       this.#redisFailed(err);
@@ -806,12 +811,22 @@ export class Cache {
     recordLoad(this.name, took / 1000, true);
     this.#backoff.delete(lk);
     const now = Date.now();
-    const enc = this.#encode(value, o, now, options?.negativeTtl);
+    const derived = this.#derivedTags(options, value, key);
+    const od = withDerived(o, derived);
+    const enc = derived === null ? undefined : this.#encode(value, od, now, options?.negativeTtl);
     let written = 0;
     if (enc !== undefined && took < this.#tombTtl) {
       try {
         written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags),
+          this.#proto.versionedWrite(
+            lk,
+            enc.raw,
+            enc.px,
+            expectedId,
+            snap.versions,
+            o.tags,
+            derived?.length ? { tags: derived, since: snap.since } : undefined,
+          ),
         );
       } catch (err) {
         this.#redisFailed(err);
@@ -821,7 +836,7 @@ export class Cache {
     }
     if (snap.locked) this.#proto.unlock(lockKey, token);
     // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
-    if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
+    if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, od.tags, flight.gen);
     return { value, result: 'miss', tier: 'l2' };
   }
 
@@ -901,8 +916,9 @@ export class Cache {
     }
     recordLoad(this.name, (performance.now() - started) / 1000, true);
     if (this.#l1 !== undefined) {
-      const o = this.#resolve(options, options?.serializer);
-      const enc = this.#encode(value, o, Date.now(), options?.negativeTtl);
+      const derived = this.#derivedTags(options, value, key);
+      const o = withDerived(this.#resolve(options, options?.serializer), derived);
+      const enc = derived === null ? undefined : this.#encode(value, o, Date.now(), options?.negativeTtl);
       if (enc !== undefined) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
     }
     return { value, result: 'error', tier: 'l2' };
@@ -925,20 +941,21 @@ export class Cache {
     const token = `${this.#origin}.${(this.#lockSeq++).toString(36)}`;
     const useLock = this.#lockOn && options?.lock !== false;
     const run = async () => {
-      const [locked, versions] = await this.#guard.run(() =>
+      const [locked, versions, since] = await this.#guard.run(() =>
         Promise.all([
           useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(true),
           this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
+          options?.tagsOf !== undefined && !this.#store.cluster ? this.#store.time() : Promise.resolve(''),
         ]),
       );
       if (!locked) return;
       try {
-        await refresh(versions);
+        await refresh(versions, since);
       } finally {
         if (useLock) this.#proto.unlock(lockKey, token);
       }
     };
-    const refresh = async (versions: Array<string | null>) => {
+    const refresh = async (versions: Array<string | null>, since: string) => {
       const started = performance.now();
       this.#n.loads++;
       let value: unknown;
@@ -952,7 +969,9 @@ export class Cache {
       }
       const took = performance.now() - started;
       recordLoad(this.name, took / 1000, true);
-      const enc = this.#encode(value, o, Date.now(), options?.negativeTtl);
+      const derived = this.#derivedTags(options, value, key);
+      const od = withDerived(o, derived);
+      const enc = derived === null ? undefined : this.#encode(value, od, Date.now(), options?.negativeTtl);
       let written = 0;
       if (enc !== undefined && took < this.#tombTtl) {
         written = await this.#guard.run(() =>
@@ -963,11 +982,12 @@ export class Cache {
             h.id,
             versions.map((v) => v ?? ''),
             o.tags,
+            derived?.length ? { tags: derived, since } : undefined,
           ),
         );
         if (written !== 1) this.#n.writesRefused++;
       }
-      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, o.tags, gen);
+      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, od.tags, gen);
     };
     run()
       .catch((err) => this.#redisFailed(err))
@@ -1041,6 +1061,39 @@ export class Cache {
       .finally(() => this.#deleting.delete(p));
     this.#deleting.add(p);
     return 'corrupt';
+  }
+
+  /**
+   * Tags `tagsOf` derives from a loaded value: undefined when there are none, null when the value
+   * must not be cached (tagsOf threw, or a cluster, where derived tags cannot be checked).
+   */
+  #derivedTags(
+    options: GetOrSetOptions | undefined,
+    value: unknown,
+    key: string,
+  ): string[] | undefined | null {
+    const f = options?.tagsOf;
+    if (f === undefined || value === undefined) return undefined;
+    let tags: string[];
+    try {
+      tags = this.#cleanTags(f(value as never)) ?? [];
+    } catch (err) {
+      this.#log('warn', 'cache: tagsOf threw; the value is returned but not cached', err, key);
+      return null;
+    }
+    if (tags.length > 0 && this.#store.cluster) {
+      if (!this.#warnedClusterDerived) {
+        this.#warnedClusterDerived = true;
+        this.#log(
+          'warn',
+          'cache: tagsOf needs a standalone Redis; on a cluster such values are not cached',
+          undefined,
+          key,
+        );
+      }
+      return null;
+    }
+    return tags;
   }
 
   #resolve(options: WriteOptions | undefined, serializer: Serializer | undefined): Resolved {
@@ -1250,4 +1303,12 @@ export class Cache {
  */
 export function createCache(options: CacheOptions): Cache {
   return new Cache(options);
+}
+
+/** `o` with derived tags added to its tags (the envelope and L1 copy carry all of them). */
+function withDerived<O extends { tags: string[] | undefined }>(
+  o: O,
+  derived: string[] | null | undefined,
+): O {
+  return derived?.length ? { ...o, tags: [...(o.tags ?? []), ...derived] } : o;
 }

@@ -32,6 +32,15 @@ export type WriteOptions = {
 
 /** Options of `getOrSet`. */
 export type GetOrSetOptions = WriteOptions & {
+  /**
+   * Tags derived from the loaded value, added to `tags` (e.g. one per row of a cached list, so
+   * that changing one row drops only the lists that hold it). An invalidation of one of them
+   * that lands while the loader runs refuses the write, as for `tags`. Needs a standalone Redis
+   * ≥ 5: on a cluster, values with derived tags are returned but not cached. If it throws, the
+   * value is returned and not cached.
+   * @example { tags: [`user:${u}:lists`], tagsOf: (page: Page) => page.items.map((m) => `memory:${m.id}`) }
+   */
+  tagsOf?: (value: never) => readonly string[];
   /** TTL of a "not found" entry, written when the loader returns `undefined` (default: cache's `negativeTtl`). */
   negativeTtl?: number;
   /**

@@ -216,3 +216,16 @@ test('mget/mset, delete and clear(prefix) with SCAN on every master', async () =
   ).toBe(true);
   expect(await cache.get('q:1')).toBe('keep');
 });
+
+test('tagsOf on a cluster: the value is returned but not cached (no common clock), with one warning', async () => {
+  const warnings: string[] = [];
+  const cache = make({ logger: { warn: (m: string) => warnings.push(m), debug: () => {} } as never });
+  let loads = 0;
+  const opts = { tagsOf: (v: { id: number }) => [`row:${v.id}`] };
+  expect(await cache.getOrSet('k', async () => ({ id: ++loads }), opts)).toEqual({ id: 1 });
+  expect(await cache.getOrSet('k', async () => ({ id: ++loads }), opts)).toEqual({ id: 2 });
+  expect(warnings.filter((w) => w.includes('tagsOf'))).toHaveLength(1);
+  // Without derived tags the cluster caches as usual.
+  expect(await cache.getOrSet('k2', async () => ++loads)).toBe(3);
+  expect(await cache.getOrSet('k2', async () => ++loads)).toBe(3);
+});

@@ -162,6 +162,8 @@ describe('invalidation racing a slow loader never leaves stale data', () => {
   }
 
   test('by tag', () => race((c) => c.invalidateTags(['user:1']), { tags: ['user:1'] }));
+  test('by a tag derived from the value (tagsOf)', () =>
+    race((c) => c.invalidateTags(['row:old']), { tagsOf: (v: string) => [`row:${v}`] } as never));
   test('by key', () => race((c) => c.delete('user:1')));
   test('by prefix', () => race((c) => c.clear('user:')));
 
@@ -195,5 +197,80 @@ describe('invalidation racing a slow loader never leaves stale data', () => {
         { timeoutMs: 2000, intervalMs: 5, what: `round ${round}: caches agree with db=${db}` },
       );
     }
+  });
+});
+
+describe('tags derived from the value (tagsOf)', () => {
+  type Page = { items: Array<{ id: number; v: string }> };
+  const rows = (p: Page) => p.items.map((r) => `row:${r.id}`);
+
+  test('invalidating a derived tag drops exactly the entries whose value holds that row', async () => {
+    const cache = make();
+    let loads = 0;
+    const page = (ids: number[]) => async (): Promise<Page> => {
+      loads++;
+      return { items: ids.map((id) => ({ id, v: `v${id}` })) };
+    };
+    await cache.getOrSet('list:a', page([1, 2]), { tags: ['lists'], tagsOf: rows });
+    await cache.getOrSet('list:b', page([3]), { tags: ['lists'], tagsOf: rows });
+    expect(loads).toBe(2);
+    await cache.invalidateTags(['row:2']);
+    expect(await cache.get('list:a')).toBeUndefined();
+    expect(await cache.get<Page>('list:b')).toEqual({ items: [{ id: 3, v: 'v3' }] });
+    // The static tags still work as before.
+    await cache.invalidateTags(['lists']);
+    expect(await cache.get('list:b')).toBeUndefined();
+  });
+
+  test("a derived-tag invalidation in one instance drops the other's L1 copy", async () => {
+    const a = make({ l1: true });
+    const b = make({ l1: true });
+    await Promise.all([a.ready(), b.ready()]);
+    let v = 'v1';
+    const load = async (): Promise<Page> => ({ items: [{ id: 9, v }] });
+    await b.getOrSet('list', load, { tagsOf: rows });
+    await b.getOrSet('list', load, { tagsOf: rows });
+    expect(b.stats().l1Hits).toBe(1);
+    v = 'v2';
+    await a.invalidateTags(['row:9']);
+    await waitFor(async () => (await b.getOrSet('list', load, { tagsOf: rows })).items[0]?.v === 'v2', {
+      timeoutMs: 2000,
+      what: 'b to drop its L1 copy',
+    });
+  });
+
+  test('an unrelated invalidation during the load does not refuse the write', async () => {
+    const cache = make();
+    const g = gate();
+    const started = gate();
+    const slow = cache.getOrSet(
+      'list',
+      async (): Promise<Page> => {
+        started.open();
+        await g.promise;
+        return { items: [{ id: 1, v: 'a' }] };
+      },
+      { tagsOf: rows },
+    );
+    await started.promise;
+    await cache.invalidateTags(['row:2']);
+    g.open();
+    await slow;
+    expect(cache.stats().writesRefused).toBe(0);
+    expect(await cache.getOrSet('list', async () => ({ items: [] }) as Page, { tagsOf: rows })).toEqual({
+      items: [{ id: 1, v: 'a' }],
+    });
+  });
+
+  test('tagsOf throwing: the value is returned, not cached, and nothing throws', async () => {
+    const cache = make({ logger: { warn: () => {}, debug: () => {} } });
+    let loads = 0;
+    const opts = {
+      tagsOf: (): string[] => {
+        throw new Error('boom');
+      },
+    };
+    expect(await cache.getOrSet('k', async () => ++loads, opts)).toBe(1);
+    expect(await cache.getOrSet('k', async () => ++loads, opts)).toBe(2);
   });
 });

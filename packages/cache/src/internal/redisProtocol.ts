@@ -2,7 +2,16 @@ import { randomBytes } from 'node:crypto';
 import { encodeEntry } from './envelope';
 import type { Guard } from './guard';
 import type { KeySpace } from './keys';
-import { CAS_WRITE, DEL_IF_ID, ENTRY_CAS, INVALIDATE_TAG, SET_TAGGED, TAG_REGISTER, UNLOCK } from './scripts';
+import {
+  CAS_WRITE,
+  CAS_WRITE_DERIVED,
+  DEL_IF_ID,
+  ENTRY_CAS,
+  INVALIDATE_TAG,
+  SET_TAGGED,
+  TAG_REGISTER,
+  UNLOCK,
+} from './scripts';
 import type { Store } from './store';
 
 /**
@@ -63,9 +72,33 @@ export class RedisProtocol {
     expectedId: string,
     versions: string[],
     tags: readonly string[] | undefined,
+    derived?: { tags: readonly string[]; since: string },
   ): Promise<number> {
     const ek = this.#keys.entry(lk);
     const t = tags ?? [];
+    if (derived !== undefined && derived.tags.length > 0) {
+      // Callers never pass derived tags on a cluster (no common clock for `since`).
+      if (this.#store.cluster) return -1;
+      const d = derived.tags;
+      const keys = [
+        ek,
+        this.#keys.epoch,
+        ...t.map((x) => this.#keys.tagVersion(x)),
+        ...t.map((x) => this.#keys.tagSet(x)),
+        ...d.map((x) => this.#keys.tagVersion(x)),
+        ...d.map((x) => this.#keys.tagSet(x)),
+      ];
+      const args = [
+        expectedId,
+        ...versions,
+        raw,
+        String(px),
+        String(t.length),
+        String(d.length),
+        derived.since,
+      ];
+      return Number(await this.#store.eval(CAS_WRITE_DERIVED, keys, args));
+    }
     if (!this.#store.cluster) {
       const keys = [
         ek,

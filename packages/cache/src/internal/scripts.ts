@@ -42,6 +42,41 @@ return 1
 `);
 
 /**
+ * CAS_WRITE plus tags derived from the loaded value (`tagsOf`), unknown before the load, so
+ * without a version snapshot: the write is refused when one of them was invalidated at or after
+ * `since`, the server time read before the loader started. They are registered like the others.
+ * KEYS: entry, epoch, tagVersion×n, tagSet×n, derivedVersion×m, derivedSet×m.
+ * ARGV: expectedId, epoch, version×n, value, px, n, m, since.
+ * Returns 1 written, 0 entry changed, -1 invalidated meanwhile.
+ */
+export const CAS_WRITE_DERIVED = script(`${CURRENT_ID}
+local since = tonumber(ARGV[#ARGV])
+local m = tonumber(ARGV[#ARGV - 1])
+local n = tonumber(ARGV[#ARGV - 2])
+if curId ~= ARGV[1] then return 0 end
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
+for i = 1, n do
+  if (redis.call('GET', KEYS[2 + i]) or '') ~= ARGV[2 + i] then return -1 end
+end
+for i = 1, m do
+  local v = redis.call('GET', KEYS[2 + 2 * n + i])
+  if v then
+    local at = tonumber(string.match(v, '^(%d+):') or '0')
+    if at >= since then return -1 end
+  end
+end
+local px = tonumber(ARGV[4 + n])
+redis.call('SET', KEYS[1], ARGV[3 + n], 'PX', px)
+local function register(s)
+  redis.call('SADD', s, KEYS[1])
+  if redis.call('PTTL', s) < px then redis.call('PEXPIRE', s, px) end
+end
+for i = 1, n do register(KEYS[2 + n + i]) end
+for i = 1, m do register(KEYS[2 + 2 * n + m + i]) end
+return 1
+`);
+
+/**
  * First step of the cluster write (entry slot only): set if the entry still holds `expectedId`.
  * KEYS: entry. ARGV: expectedId, value, px. Returns 1 written, 0 entry changed.
  */
@@ -81,11 +116,15 @@ return 0
 `);
 
 /**
- * Invalidates one tag: a new random version (so in-flight writers fail their check) and the
- * member list, whose entries the caller deletes. KEYS: tagVersion, tagSet. ARGV: version, px.
+ * Invalidates one tag: a new version (so in-flight writers fail their check) and the member
+ * list, whose entries the caller deletes. The version is `<server time in µs>:<random>`: the
+ * time lets CAS_WRITE_DERIVED tell whether a tag it did not know before the load was
+ * invalidated after the load started. KEYS: tagVersion, tagSet. ARGV: random part, px.
  */
 export const INVALIDATE_TAG = script(`
-redis.call('SET', KEYS[1], ARGV[1], 'PX', tonumber(ARGV[2]))
+if redis.replicate_commands then redis.replicate_commands() end
+local t = redis.call('TIME')
+redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])) .. ':' .. ARGV[1], 'PX', tonumber(ARGV[2]))
 local m = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
 return m

@@ -17,6 +17,7 @@ export type RedisCommandsLike = {
 /** A connected node-redis v5/v6 client (`createClient()`). */
 export type RedisClientLike = RedisCommandsLike & {
   mGet(keys: string[]): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
   scan(cursor: string, options: { MATCH: string; COUNT: number }): Promise<unknown>;
   multi(): {
     set(key: string, value: string, options?: SetOptions): unknown;
@@ -85,6 +86,12 @@ export class Store {
   get(key: string): Promise<string | null> {
     // GET replies a string or null with node-redis' default type mapping (RESP2 and RESP3).
     return this.cmd.get(key) as Promise<string | null>;
+  }
+
+  /** The server's clock in µs, as a decimal string (standalone only). */
+  async time(): Promise<string> {
+    const r = (await (this.cmd as RedisClientLike).sendCommand(['TIME'])) as [string, string];
+    return `${r[0]}${String(r[1]).padStart(6, '0')}`;
   }
 
   async mget(keys: string[]): Promise<Array<string | null>> {
