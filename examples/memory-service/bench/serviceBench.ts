@@ -273,7 +273,11 @@ function mixedRequests(ids: Map<string, string[]>, seed: number): RequestSet {
  * The hit rate of an ideal cache on the same request sequence: unbounded, never expiring, no
  * Redis, no races; only the service's own tag invalidations remove entries. Requests
  * `[0, skip)` warm it; `[skip, skip + count)` are counted. The yardstick for the real cache, and
- * the ceiling this workload allows.
+ * the ceiling this workload allows. List pages and search results also carry a tag per memory
+ * they hold (the service's `tagsOf`): a page holds a PATCHed memory when its rank among the
+ * user's memories (newest first, in the database) is below 20 minus the user's POSTs so far; a
+ * search result is taken to hold it when the memory's content matches the query at all (more
+ * than the real top 10, so the ideal errs low).
  */
 async function idealHitRate(
   pool: Pool,
@@ -301,6 +305,21 @@ async function idealHitRate(
     ]);
     plans.set(term, parseTsquery(r.rows[0]?.t ?? ''));
   }
+  // Where each PATCHed memory sits: its rank in the user's list and its content's lexemes.
+  const patched = [
+    ...new Set(reqs.filter((r) => r.method === 'PATCH').map((r) => r.path.slice('/v1/memories/'.length))),
+  ];
+  const facts = new Map<string, { rank: number; lexemes: Set<string> }>();
+  for (const r of (
+    await pool.query<{ id: string; rank: string; l: string[] }>(
+      `SELECT id, rank, l FROM (SELECT id, row_number() OVER (PARTITION BY user_id ORDER BY created_at DESC, id DESC) - 1 AS rank,
+         tsvector_to_array(content_tsv) AS l FROM memories WHERE user_id IN (SELECT user_id FROM memories WHERE id = ANY($1::uuid[]))) t
+       WHERE id = ANY($1::uuid[])`,
+      [patched],
+    )
+  ).rows)
+    facts.set(r.id, { rank: Number(r.rank), lexemes: new Set(r.l) });
+  const postsBy = new Map<string, number>();
   const cached = new Set<string>();
   const byTag = new Map<string, Set<string>>();
   const put = (key: string, tags: string[]) => {
@@ -326,12 +345,20 @@ async function idealHitRate(
     let tags: string[];
     if (r.method === 'POST') {
       const u = JSON.parse(r.body as string).user_id as string;
+      postsBy.set(u, (postsBy.get(u) ?? 0) + 1);
       invalidate(createdTags(u, lexemes[posts++] ?? []));
       return;
     }
     const id = url.pathname.startsWith('/v1/memories/') ? url.pathname.slice('/v1/memories/'.length) : '';
     if (r.method === 'PATCH') {
-      invalidate(changedTags(owner.get(id) ?? '', id));
+      const u = owner.get(id) ?? '';
+      const f = facts.get(id);
+      // The entries holding the memory carry its tag (tagsOf): drop them as the real cache would.
+      if (f === undefined || f.rank < 20 - (postsBy.get(u) ?? 0)) cached.delete(`list:${u}:20`);
+      for (const [term, plan] of plans)
+        if (f === undefined || plan.any || plan.lexemes.some((l) => f.lexemes.has(l)))
+          cached.delete(`search:${u}:10:${term}`);
+      invalidate(changedTags(u, id));
       return;
     }
     const u = url.searchParams.get('user_id') ?? '';

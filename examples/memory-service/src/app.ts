@@ -2,7 +2,13 @@ import type { Cache } from '@mem0-stack/cache';
 import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-stack/errors';
 import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { changedTags, createdTags, cacheTags as tags, searchTags as tagsOfSearch } from './cacheTags';
+import {
+  changedTags,
+  createdTags,
+  itemTags,
+  cacheTags as tags,
+  searchTags as tagsOfSearch,
+} from './cacheTags';
 import type { ServiceConfig } from './config';
 import type { Inflight } from './inflight';
 import type { Memory, MemoryRepository, SearchPlan } from './memoryRepository';
@@ -43,8 +49,12 @@ export function createApp(deps: AppDeps): express.Express {
   const v = createValidators(config);
   const send = { compressAbove: config.compressThresholdBytes };
   const ttl = config.cacheTtlSeconds * 1000;
-  const cached = <T>(key: string, tags: string[], load: () => Promise<T>): Promise<T> =>
-    cache ? cache.getOrSet(key, load, { tags, ttl }) : load();
+  const cached = <T>(
+    key: string,
+    tags: string[],
+    load: () => Promise<T>,
+    tagsOf?: (value: T) => readonly string[],
+  ): Promise<T> => (cache ? cache.getOrSet(key, load, { tags, ttl, tagsOf }) : load());
   // A write that reached the database must not fail because Redis is down: the cache keeps the
   // invalidation and replays it when Redis is back (and refuses stale writes meanwhile).
   const invalidate = async (tags: string[]) => {
@@ -153,8 +163,12 @@ export function createApp(deps: AppDeps): express.Express {
     '/v1/memories',
     track(async (req: Request, res: Response) => {
       const q = v.listQuery(req.query);
-      const page = await cached(`list:${q.userId}:${q.limit}:${q.cursor ?? ''}`, [tags.lists(q.userId)], () =>
-        repo.list(q.userId, q.limit, q.after),
+      // Tagged with its memories too: editing or deleting one drops only the pages that hold it.
+      const page = await cached(
+        `list:${q.userId}:${q.limit}:${q.cursor ?? ''}`,
+        [tags.lists(q.userId)],
+        () => repo.list(q.userId, q.limit, q.after),
+        (p) => itemTags(p.items),
       );
       const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
       await sendJson(req, res, 200, out, { ...send, etag: true });
@@ -169,6 +183,7 @@ export function createApp(deps: AppDeps): express.Express {
         `search:${q.userId}:${q.limit}:${q.q}`,
         await searchTags(q.userId, q.q),
         () => repo.search(q.userId, q.q, q.limit),
+        itemTags,
       );
       const out = { items: q.fields ? items.map((m) => selectFields(m, q.fields)) : items };
       await sendJson(req, res, 200, out, { ...send, etag: true });
@@ -196,7 +211,7 @@ export function createApp(deps: AppDeps): express.Express {
       const patch = v.patchBody(req.body);
       const memory = await repo.update(id, patch);
       if (!memory) throw memoryNotFound(id);
-      await invalidate(changedTags(memory.user_id, id));
+      await invalidate(changedTags(memory.user_id, id, { contentChanged: patch.content !== undefined }));
       logger.event('memory.updated', {
         'memory.id': id,
         'user.id': memory.user_id,

@@ -4,7 +4,10 @@ import type { SearchPlan } from './memoryRepository';
  * Cache tags of the memory service. Every write invalidates only what it can change:
  * - POST: the user's lists, the user's searches sharing a lexeme with the new content, and the
  *   user's searches that any content can change (negations); a big content: all the searches.
- * - PATCH / DELETE: the memory itself and all the user's lists and searches.
+ * - PATCH / DELETE: the memory and every cached list page or search result that holds it (those
+ *   carry a tag per memory they contain, see `itemTags`); a new content also all the user's
+ *   searches, which it may now match. Lists are ordered by creation, so an edit or a delete
+ *   cannot change a page that does not hold the memory.
  */
 export const cacheTags = {
   memory: (id: string) => `m:${id}`,
@@ -43,9 +46,19 @@ export function createdTags(userId: string, lexemes: readonly string[]): string[
 }
 
 /**
- * What an update or a delete of memory `id` (owned by `userId`) invalidates.
- * @example changedTags('alice', id)
+ * Tags a cached list page or search result carries for the memories it holds (the cache's
+ * `tagsOf`): the same tag as each memory's own entry, so one invalidation drops them all.
+ * @example itemTags([{ id }]) // ['m:<id>']
  */
-export function changedTags(userId: string, id: string): string[] {
-  return [cacheTags.memory(id), cacheTags.lists(userId), cacheTags.searches(userId)];
+export function itemTags(items: ReadonlyArray<{ id: string }>): string[] {
+  return items.map((m) => cacheTags.memory(m.id));
+}
+
+/**
+ * What an update or a delete of memory `id` (owned by `userId`) invalidates; `contentChanged`
+ * when a PATCH replaced the content.
+ * @example changedTags('alice', id, { contentChanged: false }) // ['m:<id>']
+ */
+export function changedTags(userId: string, id: string, o: { contentChanged?: boolean } = {}): string[] {
+  return o.contentChanged ? [cacheTags.memory(id), cacheTags.searches(userId)] : [cacheTags.memory(id)];
 }

@@ -119,6 +119,32 @@ test('PATCH of one user’s memory leaves other users’ cached searches alone',
   expect((await call(base, 'GET', `/v1/memories/search?user_id=${a}&q=yoga`)).json.items).toEqual([]);
 });
 
+test('PATCH and DELETE drop only the cached pages and results that hold the memory', async () => {
+  const base = on.svc.url;
+  const user = uniqueUser('item');
+  const tea = await create(base, user, 'green tea every morning');
+  const coffee = await create(base, user, 'coffee after lunch');
+  const newest = `/v1/memories?user_id=${user}&limit=1`; // holds coffee only
+  const teaSearch = `/v1/memories/search?user_id=${user}&q=tea`;
+  const coffeeSearch = `/v1/memories/search?user_id=${user}&q=coffee`;
+  for (const p of [newest, teaSearch, coffeeSearch]) await call(base, 'GET', p);
+
+  // A metadata edit of the tea memory: its search is recomputed and shows the edit; the page
+  // and the search that do not hold it stay cached (no query).
+  await call(base, 'PATCH', `/v1/memories/${tea.id}`, { body: { metadata: { mood: 'calm' } } });
+  const q0 = on.svc.database.queryCount();
+  expect((await call(base, 'GET', newest)).json.items.map((m: { id: string }) => m.id)).toEqual([coffee.id]);
+  expect((await call(base, 'GET', coffeeSearch)).json.items).toHaveLength(1);
+  expect(on.svc.database.queryCount()).toBe(q0);
+  expect((await call(base, 'GET', teaSearch)).json.items[0].metadata).toEqual({ mood: 'calm' });
+  expect(on.svc.database.queryCount()).toBe(q0 + 1);
+
+  // Deleting the coffee memory drops the page and the search that held it.
+  await call(base, 'DELETE', `/v1/memories/${coffee.id}`);
+  expect((await call(base, 'GET', newest)).json.items.map((m: { id: string }) => m.id)).toEqual([tea.id]);
+  expect((await call(base, 'GET', coffeeSearch)).json.items).toEqual([]);
+});
+
 test('ETag on a cached list: 304 while unchanged, 200 with a new ETag after a write', async () => {
   const base = on.svc.url;
   const user = uniqueUser('etag');
