@@ -1,5 +1,6 @@
 import type { CuratedInstrumentation } from '../readConfig';
 import { instrumentHttpServer } from './instrumentHttpServer';
+import { redisStatement } from './redisStatement';
 
 /** What activating an entry returns: something that can be switched off again. */
 export type Activated = { disable(): void };
@@ -92,7 +93,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     create: () => {
       const { RedisInstrumentation } =
         require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis');
-      return new RedisInstrumentation();
+      return new RedisInstrumentation({ dbStatementSerializer: redisStatement });
     },
   },
   {
