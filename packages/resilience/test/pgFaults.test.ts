@@ -40,25 +40,30 @@ afterAll(async () => {
   await admin.end();
 });
 
-/** Kills one random backend of `app` every `everyMs` until stopped. */
-function startTerminator(app: string, everyMs: number) {
-  let stopped = false;
+/**
+ * Kills one random backend of `app` each time `kill()` is called. The workload calls it every
+ * few operations, so the number of kills does not depend on how fast the machine runs them (a
+ * timer every 150 ms killed only 6 backends on a fast machine: the workload was over in 1 s).
+ */
+function createTerminator(app: string) {
   let killed = 0;
-  const loop = (async () => {
-    while (!stopped) {
-      const r = await admin.query(
-        `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
-          WHERE application_name = $1 AND pid <> pg_backend_pid() ORDER BY random() LIMIT 1`,
-        [app],
-      );
-      if (r.rows[0]?.ok) killed++;
-      await new Promise((res) => setTimeout(res, everyMs));
-    }
-  })();
+  const pending: Array<Promise<void>> = [];
   return {
+    kill() {
+      pending.push(
+        admin
+          .query(
+            `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+              WHERE application_name = $1 AND pid <> pg_backend_pid() ORDER BY random() LIMIT 1`,
+            [app],
+          )
+          .then((r) => {
+            if (r.rows[0]?.ok) killed++;
+          }),
+      );
+    },
     async stop() {
-      stopped = true;
-      await loop;
+      await Promise.all(pending);
       return killed;
     },
   };
@@ -75,8 +80,9 @@ describe('resilientPool + presets.database() under injected faults', () => {
       policy: presets.database({ retry: { onRetry: (e) => retries.push(e) } }),
       idempotent: (sql) => isReadOnlyStatement(sql) || idempotentWrite.test(sql),
     });
-    const terminator = startTerminator(APP, 150);
+    const terminator = createTerminator(APP);
     const OPS = 1_000;
+    const KILL_EVERY = 50; // operations between two backend kills: 20 kills per run
     const CONCURRENCY = 8;
     let next = 0;
     type Kind = 'read' | 'upsert' | 'insert';
@@ -84,6 +90,7 @@ describe('resilientPool + presets.database() under injected faults', () => {
     async function worker() {
       while (next < OPS) {
         const i = next++;
+        if (i % KILL_EVERY === KILL_EVERY / 2) terminator.kill();
         const id = `op-${i}`;
         // 50 % reads, 40 % idempotent writes, 10 % plain (non-idempotent) inserts.
         const kind: Kind = i % 10 < 5 ? 'read' : i % 10 < 9 ? 'upsert' : 'insert';

@@ -10,6 +10,7 @@ import {
   isIgnoredPath,
 } from './instrumentationCatalog';
 import { isInstalled, loadOptional } from './loadOptional';
+import { redisStatement } from './redisStatement';
 
 type LoadFn = (request: string, parent: unknown, isMain: boolean) => unknown;
 type ModuleInternals = { _load: LoadFn; prototype: { require: (id: string) => unknown } };
@@ -186,6 +187,7 @@ function loadUpstreamBundle(
       ignoreIncomingRequestHook: (req: { url?: string }) => isIgnoredPath(req.url, ignorePaths),
     },
     '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
+    '@opentelemetry/instrumentation-redis': { dbStatementSerializer: redisStatement },
     '@opentelemetry/instrumentation-winston': { disableLogSending: false },
   });
   for (const i of list) loaded.set(i.instrumentationName.replace(/^@opentelemetry\/instrumentation-/, ''), i);
