@@ -99,10 +99,11 @@ test('Redis stopped mid-run: 0 failed calls, the loader answers, the breaker rec
     await w.done;
   }
 
-  // Commands in flight when Redis died failed and opened the breaker; it closed by itself.
+  // While the client is down calls skip Redis without touching the breaker; whether the few
+  // commands in flight when Redis died were enough to open it depends on the machine's speed
+  // (the CLIENT PAUSE test below opens it for sure). Either way it must end closed by itself.
   expect(states).toContain('disconnected');
-  expect(transitions).toContain('open');
-  expect(transitions.at(-1)).toBe('closed');
+  expect(transitions.at(-1) ?? 'closed').toBe('closed');
   expect(w.r.failed).toBe(0);
   expect(w.r.wrong).toBe(0);
   expect(w.r.calls).toBeGreaterThan(1000);
