@@ -78,6 +78,8 @@ function validCreate(b: Record<string, unknown>): boolean {
   if (b.metadata !== undefined) {
     const m = b.metadata;
     if (m === null || typeof m !== 'object' || Array.isArray(m)) return false;
+    // Refused on purpose (README: API and errors): a schema would drop it silently.
+    if (Object.hasOwn(m, '__proto__')) return false;
     if (Object.keys(m).some((k) => k.length > 64)) return false;
     if (JSON.stringify(m).length > 4096) return false;
   }
