@@ -103,6 +103,9 @@ type Resolved = {
   codec: Codec;
 };
 
+/** A value ready for Redis: the envelope, its TTL and its decoded header. */
+type Encoded = { raw: string; px: number; h: Header };
+
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 // Stands for "GET answered WRONGTYPE": no real entry can equal it (ours start with `m1|`).
 const WRONG_TYPE = '\u0000wrongtype';
@@ -746,9 +749,6 @@ export class Cache {
     const lockKey = this.#keys.lock(lk);
     // One tick: lock attempt, a re-read of the entry (someone may have just written it) and the
     // versions the write will be checked against. node-redis sends them as one pipeline.
-    // With derived tags (`tagsOf`), also the server clock: their versions are unknown until the
-    // value is, so the write checks they were not invalidated after this instant instead.
-    const wantsSince = options?.tagsOf !== undefined && !this.#store.cluster;
     let snap: { locked: boolean; raw: string | null; versions: string[]; since: string };
     try {
       snap = await this.#guard.run(async () => {
@@ -756,7 +756,7 @@ export class Cache {
           useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(false),
           this.#store.get(ek),
           this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          wantsSince ? this.#store.time() : Promise.resolve(''),
+          this.#clockFor(options),
         ]);
         return { locked, raw, versions: versions.map((v) => v ?? ''), since };
       });
@@ -811,22 +811,15 @@ export class Cache {
     recordLoad(this.name, took / 1000, true);
     this.#backoff.delete(lk);
     const now = Date.now();
-    const derived = this.#derivedTags(options, value, key);
-    const od = withDerived(o, derived);
-    const enc = derived === null ? undefined : this.#encode(value, od, now, options?.negativeTtl);
+    const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, now);
     let written = 0;
     if (enc !== undefined && took < this.#tombTtl) {
       try {
         written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(
-            lk,
-            enc.raw,
-            enc.px,
-            expectedId,
-            snap.versions,
-            o.tags,
-            derived?.length ? { tags: derived, since: snap.since } : undefined,
-          ),
+          this.#proto.versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags, {
+            tags: derived,
+            since: snap.since,
+          }),
         );
       } catch (err) {
         this.#redisFailed(err);
@@ -836,7 +829,7 @@ export class Cache {
     }
     if (snap.locked) this.#proto.unlock(lockKey, token);
     // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
-    if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, od.tags, flight.gen);
+    if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, tags, flight.gen);
     return { value, result: 'miss', tier: 'l2' };
   }
 
@@ -916,10 +909,9 @@ export class Cache {
     }
     recordLoad(this.name, (performance.now() - started) / 1000, true);
     if (this.#l1 !== undefined) {
-      const derived = this.#derivedTags(options, value, key);
-      const o = withDerived(this.#resolve(options, options?.serializer), derived);
-      const enc = derived === null ? undefined : this.#encode(value, o, Date.now(), options?.negativeTtl);
-      if (enc !== undefined) this.#fillL1(lk, enc.h, value, o.tags, flight.gen);
+      const o = this.#resolve(options, options?.serializer);
+      const { enc, tags } = this.#encodeLoaded(value, o, options, key, Date.now());
+      if (enc !== undefined) this.#fillL1(lk, enc.h, value, tags, flight.gen);
     }
     return { value, result: 'error', tier: 'l2' };
   }
@@ -945,7 +937,7 @@ export class Cache {
         Promise.all([
           useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(true),
           this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          options?.tagsOf !== undefined && !this.#store.cluster ? this.#store.time() : Promise.resolve(''),
+          this.#clockFor(options),
         ]),
       );
       if (!locked) return;
@@ -969,9 +961,7 @@ export class Cache {
       }
       const took = performance.now() - started;
       recordLoad(this.name, took / 1000, true);
-      const derived = this.#derivedTags(options, value, key);
-      const od = withDerived(o, derived);
-      const enc = derived === null ? undefined : this.#encode(value, od, Date.now(), options?.negativeTtl);
+      const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, Date.now());
       let written = 0;
       if (enc !== undefined && took < this.#tombTtl) {
         written = await this.#guard.run(() =>
@@ -982,12 +972,12 @@ export class Cache {
             h.id,
             versions.map((v) => v ?? ''),
             o.tags,
-            derived?.length ? { tags: derived, since } : undefined,
+            { tags: derived, since },
           ),
         );
         if (written !== 1) this.#n.writesRefused++;
       }
-      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, od.tags, gen);
+      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, tags, gen);
     };
     run()
       .catch((err) => this.#redisFailed(err))
@@ -1064,16 +1054,38 @@ export class Cache {
   }
 
   /**
-   * Tags `tagsOf` derives from a loaded value: undefined when there are none, null when the value
+   * Read with a load's version snapshot when it has derived tags (`tagsOf`): the server clock.
+   * Their versions are unknown until the value is, so the write checks that none of them was
+   * invalidated after this instant instead. '' when not needed.
+   */
+  #clockFor(options: GetOrSetOptions | undefined): Promise<string> {
+    return options?.tagsOf !== undefined && !this.#store.cluster ? this.#store.time() : Promise.resolve('');
+  }
+
+  /**
+   * The envelope of a loaded value, carrying its derived tags as well (so do L2 and the L1 copy);
+   * `enc` is undefined when the value must not be cached.
+   */
+  #encodeLoaded(
+    value: unknown,
+    o: Resolved,
+    options: GetOrSetOptions | undefined,
+    key: string,
+    now: number,
+  ): { enc: Encoded | undefined; tags: string[] | undefined; derived: string[] } {
+    const derived = this.#derivedTags(options, value, key);
+    if (derived === null) return { enc: undefined, tags: o.tags, derived: [] };
+    const od = derived.length > 0 ? { ...o, tags: [...(o.tags ?? []), ...derived] } : o;
+    return { enc: this.#encode(value, od, now, options?.negativeTtl), tags: od.tags, derived };
+  }
+
+  /**
+   * Tags `tagsOf` derives from a loaded value: empty when there are none, null when the value
    * must not be cached (tagsOf threw, or a cluster, where derived tags cannot be checked).
    */
-  #derivedTags(
-    options: GetOrSetOptions | undefined,
-    value: unknown,
-    key: string,
-  ): string[] | undefined | null {
+  #derivedTags(options: GetOrSetOptions | undefined, value: unknown, key: string): string[] | null {
     const f = options?.tagsOf;
-    if (f === undefined || value === undefined) return undefined;
+    if (f === undefined || value === undefined) return [];
     let tags: string[];
     try {
       tags = this.#cleanTags(f(value as never)) ?? [];
@@ -1112,12 +1124,7 @@ export class Cache {
   }
 
   /** Envelope for a value, or undefined (counted) when it cannot or must not be cached. */
-  #encode(
-    value: unknown,
-    o: Resolved,
-    now: number,
-    negativeTtl: number | undefined,
-  ): { raw: string; px: number; h: Header } | undefined {
+  #encode(value: unknown, o: Resolved, now: number, negativeTtl: number | undefined): Encoded | undefined {
     let payload = '';
     let fresh: number;
     let stale: number;
@@ -1303,12 +1310,4 @@ export class Cache {
  */
 export function createCache(options: CacheOptions): Cache {
   return new Cache(options);
-}
-
-/** `o` with derived tags added to its tags (the envelope and L1 copy carry all of them). */
-function withDerived<O extends { tags: string[] | undefined }>(
-  o: O,
-  derived: string[] | null | undefined,
-): O {
-  return derived?.length ? { ...o, tags: [...(o.tags ?? []), ...derived] } : o;
 }

@@ -49,20 +49,22 @@ function droppedSeries(metrics: SinkMetric[], service: string): string[] {
   return [...new Set(signals)].sort();
 }
 
+/** A child's env: exporting to the sink as JSON, metrics every 300 ms. */
+function appEnv(service: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return childEnv({
+    OTEL_SERVICE_NAME: service,
+    OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_METRIC_EXPORT_INTERVAL: '300',
+    OTEL_METRIC_EXPORT_TIMEOUT: '300',
+    ...extra,
+  });
+}
+
 describe('telemetry.dropped', () => {
   it('is exported at 0 for every signal before anything is lost', async () => {
     const service = `zero-${Date.now()}`;
-    const app = await startApp(
-      ['--require', '@mem0-stack/otel/register'],
-      'slow-exit.cjs',
-      childEnv({
-        OTEL_SERVICE_NAME: service,
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-        OTEL_METRIC_EXPORT_INTERVAL: '300',
-        OTEL_METRIC_EXPORT_TIMEOUT: '300',
-      }),
-    );
+    const app = await startApp(['--require', '@mem0-stack/otel/register'], 'slow-exit.cjs', appEnv(service));
     try {
       const signals = await waitFor(
         () => droppedSeries(sink.metrics(), service).length === 3 && droppedSeries(sink.metrics(), service),
@@ -93,13 +95,8 @@ describe('telemetry.dropped', () => {
     const app = await startApp(
       ['--require', '@mem0-stack/otel/register'],
       'slow-exit.cjs',
-      childEnv({
-        OTEL_SERVICE_NAME: service,
-        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
-        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      appEnv(service, {
         OTEL_BSP_SCHEDULE_DELAY: '50',
-        OTEL_METRIC_EXPORT_INTERVAL: '300',
-        OTEL_METRIC_EXPORT_TIMEOUT: '300',
         // Give up on a failing request quickly (retries stay within the timeout).
         OTEL_EXPORTER_OTLP_TIMEOUT: '300',
         OTEL_LOG_LEVEL: 'warn',

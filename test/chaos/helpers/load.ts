@@ -3,7 +3,7 @@
 // body, and under which trace id (each request carries a traceparent of its own, so its spans and
 // log records can be looked up at the collector).
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent, type IncomingMessage, request } from 'node:http';
 
 export type RequestSpec = {
   method: string;
@@ -106,6 +106,11 @@ export function send(
         ...o,
       });
     };
+    // A complete answer, read from the response or from the socket of a CONNECT.
+    const answer = (res: IncomingMessage, raw: Buffer) => {
+      opts.onBody?.(raw);
+      done({ status: res.statusCode, contentType: res.headers['content-type'], bodyBytes: raw.length, raw });
+    };
     const req = request(
       url,
       // No agent given: a connection of its own, closed after the answer (nothing left open).
@@ -118,16 +123,7 @@ export function send(
           done({ error: e.code ?? e.message, status: res.statusCode }),
         );
         res.on('aborted', () => done({ error: 'RESPONSE_ABORTED', status: res.statusCode }));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          opts.onBody?.(raw);
-          done({
-            status: res.statusCode,
-            contentType: res.headers['content-type'],
-            bodyBytes: raw.length,
-            raw,
-          });
-        });
+        res.on('end', () => answer(res, Buffer.concat(chunks)));
       },
     );
     let connectMs: number | undefined;
@@ -150,16 +146,7 @@ export function send(
       socket.on('data', (c: Buffer) => chunks.push(c));
       socket.on('error', () => undefined);
       socket.setTimeout(2000, () => socket.destroy());
-      socket.on('close', () => {
-        const raw = Buffer.concat(chunks);
-        opts.onBody?.(raw);
-        done({
-          status: res.statusCode,
-          contentType: res.headers['content-type'],
-          bodyBytes: raw.length,
-          raw,
-        });
-      });
+      socket.on('close', () => answer(res, Buffer.concat(chunks)));
     });
     // A request can also end with no response, no error and no timeout (the socket is destroyed
     // without an error): settle it then, instead of leaving the caller waiting forever.

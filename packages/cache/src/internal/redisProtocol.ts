@@ -2,16 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { encodeEntry } from './envelope';
 import type { Guard } from './guard';
 import type { KeySpace } from './keys';
-import {
-  CAS_WRITE,
-  CAS_WRITE_DERIVED,
-  DEL_IF_ID,
-  ENTRY_CAS,
-  INVALIDATE_TAG,
-  SET_TAGGED,
-  TAG_REGISTER,
-  UNLOCK,
-} from './scripts';
+import { CAS_WRITE, DEL_IF_ID, ENTRY_CAS, INVALIDATE_TAG, SET_TAGGED, TAG_REGISTER, UNLOCK } from './scripts';
 import type { Store } from './store';
 
 /**
@@ -62,7 +53,8 @@ export class RedisProtocol {
    * The write of a load: refused when the entry, the namespace epoch or a tag version changed
    * since the loader started. One atomic script on a standalone server; on a cluster, write then
    * register in each tag's slot and undo the write if a version moved (the invalidation then
-   * either sees our key in the tag set or we see its new version).
+   * either sees our key in the tag set or we see its new version). `derived`: tags from the
+   * loaded value (`tagsOf`) and the server time read before the load (standalone only).
    * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
    */
   async versionedWrite(
@@ -76,10 +68,8 @@ export class RedisProtocol {
   ): Promise<number> {
     const ek = this.#keys.entry(lk);
     const t = tags ?? [];
-    if (derived !== undefined && derived.tags.length > 0) {
-      // Callers never pass derived tags on a cluster (no common clock for `since`).
-      if (this.#store.cluster) return -1;
-      const d = derived.tags;
+    if (!this.#store.cluster) {
+      const d = derived?.tags ?? [];
       const keys = [
         ek,
         this.#keys.epoch,
@@ -95,20 +85,12 @@ export class RedisProtocol {
         String(px),
         String(t.length),
         String(d.length),
-        derived.since,
+        derived?.since || '0',
       ];
-      return Number(await this.#store.eval(CAS_WRITE_DERIVED, keys, args));
-    }
-    if (!this.#store.cluster) {
-      const keys = [
-        ek,
-        this.#keys.epoch,
-        ...t.map((x) => this.#keys.tagVersion(x)),
-        ...t.map((x) => this.#keys.tagSet(x)),
-      ];
-      const args = [expectedId, ...versions, raw, String(px), String(t.length)];
       return Number(await this.#store.eval(CAS_WRITE, keys, args));
     }
+    // Derived tags need the one clock of a standalone server; callers never send them here.
+    if (derived !== undefined && derived.tags.length > 0) return -1;
     const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
     if (set !== 1) return set;
     const id = raw.slice(3, raw.indexOf('|', 3));

@@ -18,38 +18,17 @@ if cur then curId = string.match(cur, '^m1|([^|]*)|') or '?' end
  * Versioned write used by getOrSet on a standalone server, atomically:
  * the entry must still hold what the loader saw when it started (same write id), and the
  * namespace epoch and every tag version must be unchanged since before the loader ran.
- * Only then is the value written and registered in its tag sets. An invalidation that lands
+ * Tags derived from the loaded value (`tagsOf`) were unknown before the load, so they have no
+ * snapshot: instead none of them may have been invalidated at or after `since`, the server time
+ * read before the loader started (INVALIDATE_TAG stamps versions with that clock).
+ * Only then is the value written and registered in all its tag sets. An invalidation that lands
  * while the loader runs changes one of those, so the late write is refused instead of
  * resurrecting old data.
- * KEYS: entry, epoch, tagVersion×n, tagSet×n. ARGV: expectedId, epoch, version×n, value, px, n.
- * Returns 1 written, 0 entry changed, -1 invalidated meanwhile.
- */
-export const CAS_WRITE = script(`${CURRENT_ID}
-local n = tonumber(ARGV[#ARGV])
-if curId ~= ARGV[1] then return 0 end
-if (redis.call('GET', KEYS[2]) or '') ~= ARGV[2] then return -1 end
-for i = 1, n do
-  if (redis.call('GET', KEYS[2 + i]) or '') ~= ARGV[2 + i] then return -1 end
-end
-local px = tonumber(ARGV[4 + n])
-redis.call('SET', KEYS[1], ARGV[3 + n], 'PX', px)
-for i = 1, n do
-  local s = KEYS[2 + n + i]
-  redis.call('SADD', s, KEYS[1])
-  if redis.call('PTTL', s) < px then redis.call('PEXPIRE', s, px) end
-end
-return 1
-`);
-
-/**
- * CAS_WRITE plus tags derived from the loaded value (`tagsOf`), unknown before the load, so
- * without a version snapshot: the write is refused when one of them was invalidated at or after
- * `since`, the server time read before the loader started. They are registered like the others.
  * KEYS: entry, epoch, tagVersion×n, tagSet×n, derivedVersion×m, derivedSet×m.
  * ARGV: expectedId, epoch, version×n, value, px, n, m, since.
  * Returns 1 written, 0 entry changed, -1 invalidated meanwhile.
  */
-export const CAS_WRITE_DERIVED = script(`${CURRENT_ID}
+export const CAS_WRITE = script(`${CURRENT_ID}
 local since = tonumber(ARGV[#ARGV])
 local m = tonumber(ARGV[#ARGV - 1])
 local n = tonumber(ARGV[#ARGV - 2])
@@ -118,7 +97,7 @@ return 0
 /**
  * Invalidates one tag: a new version (so in-flight writers fail their check) and the member
  * list, whose entries the caller deletes. The version is `<server time in µs>:<random>`: the
- * time lets CAS_WRITE_DERIVED tell whether a tag it did not know before the load was
+ * time lets CAS_WRITE tell whether a tag it did not know before the load was
  * invalidated after the load started. KEYS: tagVersion, tagSet. ARGV: random part, px.
  */
 export const INVALIDATE_TAG = script(`

@@ -31,7 +31,7 @@ let primeArmed = false;
  * global: a series that exists before the first loss lets `increase()`-based alerts and the
  * dashboard see the first drop instead of a series appearing out of nowhere.
  */
-export function primeDropped(): void {
+function primeDropped(): void {
   primed = true;
   try {
     // A counter made before the provider was global came from the no-op meter: make it again.

@@ -7,8 +7,8 @@ type Arg = string | Buffer | number | unknown;
 /**
  * `db.query.text` of a Redis span: upstream's rules (a command's keys, never the value it
  * writes), except for scripts, where upstream keeps every argument: a cache's compare-and-set
- * script carries the cached value itself, so user data reached the traces and a span cost as
- * much as the value was long. For scripts: the command, the script's sha or name (not an EVAL
+ * script carries the cached value itself, so user data reached the traces and each statement
+ * was as long as the value. For scripts: the command, the script's sha or name (not an EVAL
  * body), the key count and the first key.
  * @example redisStatement('EVALSHA', [sha, '2', 'k1', 'k2', 'value']) // 'EVALSHA <sha> 2 k1 [3 other arguments]'
  */
