@@ -175,7 +175,9 @@ type Service = { url: string; child: ChildProcess; stop(): Promise<void> };
 
 async function startServiceProcess(databaseUrl: string, v: Variant): Promise<Service> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...(v.preload ?? []), 'dist/server.js'], {
+  // BENCH_PROFILE_DIR=<dir>: a V8 CPU profile of every service run, to see where the time goes.
+  const profile = env.BENCH_PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', env.BENCH_PROFILE_DIR] : [];
+  const child = spawn(process.execPath, [...profile, ...(v.preload ?? []), 'dist/server.js'], {
     cwd: serviceDir,
     env: {
       ...env,

@@ -475,7 +475,7 @@ export class Cache {
     const lk = limitKey(key, this.#maxKey);
     const o = this.#resolve(options, options?.serializer);
     const enc = this.#encode(value, o, Date.now(), undefined);
-    this.#localInvalidate((k) => k === lk);
+    this.#localInvalidate({ keys: [lk] });
     if (enc === undefined) {
       // Not storable (too large, not serializable): at least do not keep serving the old value.
       await this.delete(key);
@@ -492,7 +492,7 @@ export class Cache {
     }
     if (!ok) this.#pending.addKeys([lk]);
     // Loads that began during the write may have read the old value: they must not fill L1.
-    this.#localInvalidate((k) => k === lk);
+    this.#localInvalidate({ keys: [lk] });
     this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
     this.#publish({ o: this.#origin, k: [lk] });
     return ok;
@@ -566,12 +566,12 @@ export class Cache {
       return limitKey(k, this.#maxKey);
     });
     if (list.length === 0) return true;
-    this.#localInvalidate((k) => list.includes(k));
+    this.#localInvalidate({ keys: list });
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'key', 'local', list.length);
     const ok = await this.#proto.deleteKeys(list);
     // Again after Redis: calls made meanwhile may have copied the old value into L1 or joined a load.
-    this.#localInvalidate((k) => list.includes(k));
+    this.#localInvalidate({ keys: list });
     if (!ok) this.#pending.addKeys(list);
     this.#publish({ o: this.#origin, k: list });
     return ok;
@@ -586,11 +586,11 @@ export class Cache {
     this.#assertOpen();
     const list = this.#cleanTags(tags) ?? [];
     if (list.length === 0) return true;
-    this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
+    this.#localInvalidate({ tags: list });
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'tag', 'local', list.length);
     const ok = await this.#proto.invalidateTags(list);
-    this.#localInvalidate((_k, e) => e.tags?.some((t) => list.includes(t)) === true);
+    this.#localInvalidate({ tags: list });
     if (!ok) this.#pending.addTags(list);
     this.#publish({ o: this.#origin, t: list });
     return ok;
@@ -604,11 +604,11 @@ export class Cache {
   async clear(prefix = ''): Promise<boolean> {
     this.#assertOpen();
     if (typeof prefix !== 'string') throw this.#badKey(prefix);
-    this.#localInvalidate((k) => k.startsWith(prefix));
+    this.#localInvalidate({ prefix });
     this.#n.invalidations++;
     recordInvalidation(this.name, 'prefix', 'local');
     const ok = await this.#proto.clearPrefix(prefix);
-    this.#localInvalidate((k) => k.startsWith(prefix));
+    this.#localInvalidate({ prefix });
     if (!ok) this.#pending.addPrefix(prefix);
     this.#publish({ o: this.#origin, p: prefix });
     return ok;
@@ -1226,8 +1226,17 @@ export class Cache {
 
   // ---------------------------------------------------------------- internals: local state
 
-  #localInvalidate(pred: (k: string, e: L1Entry) => boolean): void {
-    this.#l1?.deleteWhere(pred);
+  #localInvalidate(what: { keys?: readonly string[]; tags?: readonly string[]; prefix?: string }): void {
+    const l1 = this.#l1;
+    if (l1 !== undefined) {
+      if (what.keys !== undefined) for (const k of what.keys) l1.delete(k);
+      if (what.tags !== undefined) l1.deleteTagged(what.tags);
+      const prefix = what.prefix;
+      if (prefix !== undefined) {
+        if (prefix === '') l1.clear();
+        else l1.deleteWhere((k) => k.startsWith(prefix));
+      }
+    }
     this.#dropFlights();
   }
 
@@ -1240,17 +1249,17 @@ export class Cache {
   #onBus(m: BusMessage): void {
     if (m.k !== undefined) {
       const ks = m.k;
-      this.#localInvalidate((k) => ks.includes(k));
+      this.#localInvalidate({ keys: ks });
       recordInvalidation(this.name, 'key', 'remote', ks.length);
     }
     if (m.t !== undefined) {
       const ts = m.t;
-      this.#localInvalidate((_k, e) => e.tags?.some((t) => ts.includes(t)) === true);
+      this.#localInvalidate({ tags: ts });
       recordInvalidation(this.name, 'tag', 'remote', ts.length);
     }
     if (m.p !== undefined) {
       const p = m.p;
-      this.#localInvalidate((k) => k.startsWith(p));
+      this.#localInvalidate({ prefix: p });
       recordInvalidation(this.name, 'prefix', 'remote');
     }
   }

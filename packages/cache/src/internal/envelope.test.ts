@@ -62,3 +62,50 @@ test('Lru evicts least recently used first, by count and by bytes', () => {
   expect(l.get('huge', 0)).toBeUndefined();
   expect(l.deleteWhere((k) => k === 'big')).toBe(1);
 });
+
+test('Lru finds copies by tag through its index, which follows overwrites, evictions and deletes', () => {
+  const e = (tags?: string[]) => ({
+    value: 1,
+    fresh: 10,
+    stale: 10,
+    grace: 10,
+    expires: 10,
+    size: 1,
+    negative: false,
+    tags,
+  });
+  const l = new Lru(3, 100);
+  l.set('a', e(['t1', 't2']));
+  l.set('b', e(['t2']));
+  l.set('c', e());
+  l.set('a', e(['t3'])); // overwritten: no longer under t1/t2
+  expect(l.deleteTagged(['t1'])).toBe(0);
+  expect(l.deleteTagged(['t2', 'unknown'])).toBe(1);
+  expect(l.get('b', 0)).toBeUndefined();
+  expect(l.get('a', 0)).toBeDefined();
+  l.set('d', e(['t4']));
+  l.set('f', e(['t4'])); // evicts the least recently used ('c')
+  l.set('g', e(['t4'])); // evicts 'a'
+  expect(l.deleteTagged(['t3'])).toBe(0);
+  l.delete('d');
+  expect(l.deleteTagged(['t4'])).toBe(2);
+  expect(l.size).toBe(0);
+  // A property check against the full scan it replaces.
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom('k1', 'k2', 'k3', 'k4', 'k5'), fc.subarray(['x', 'y', 'z']))),
+      fc.subarray(['x', 'y', 'z']),
+      (writes, drop) => {
+        const a = new Lru(4, 1000);
+        const b = new Lru(4, 1000);
+        for (const [k, tags] of writes) {
+          a.set(k, e(tags));
+          b.set(k, e(tags));
+        }
+        const n = a.deleteTagged(drop);
+        expect(n).toBe(b.deleteWhere((_k, x) => x.tags?.some((t) => drop.includes(t)) === true));
+        expect(a.size).toBe(b.size);
+      },
+    ),
+  );
+});

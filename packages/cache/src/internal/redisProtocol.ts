@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { encodeEntry } from './envelope';
 import type { Guard } from './guard';
 import type { KeySpace } from './keys';
-import { CAS_WRITE, DEL_IF_ID, ENTRY_CAS, INVALIDATE_TAG, SET_TAGGED, TAG_REGISTER, UNLOCK } from './scripts';
+import {
+  CAS_WRITE,
+  DEL_IF_ID,
+  ENTRY_CAS,
+  INVALIDATE_TAGS,
+  SET_TAGGED,
+  TAG_REGISTER,
+  UNLOCK,
+} from './scripts';
 import type { Store } from './store';
 
 /**
@@ -140,20 +148,18 @@ export class RedisProtocol {
     }
   }
 
-  /** New random version per tag, then deletes the tag set's members. */
+  /** New random version per tag, then deletes the tag sets' members. */
   async invalidateTags(tags: string[]): Promise<boolean> {
     if (!this.#guard.available()) return false;
+    const call = (ts: string[]) =>
+      this.#store.eval(
+        INVALIDATE_TAGS,
+        [...ts.map((t) => this.#keys.tagVersion(t)), ...ts.map((t) => this.#keys.tagSet(t))],
+        [this.#nonce(), String(this.#versionTtl)],
+      );
     try {
       const members = await this.#guard.run(() =>
-        Promise.all(
-          tags.map((t) =>
-            this.#store.eval(
-              INVALIDATE_TAG,
-              [this.#keys.tagVersion(t), this.#keys.tagSet(t)],
-              [this.#nonce(), String(this.#versionTtl)],
-            ),
-          ),
-        ),
+        this.#store.cluster ? Promise.all(tags.map((t) => call([t]))) : Promise.all([call(tags)]),
       );
       const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
       // One deadline per chunk: a big tag must not look like a slow Redis.

@@ -20,7 +20,7 @@ if cur then curId = string.match(cur, '^m1|([^|]*)|') or '?' end
  * namespace epoch and every tag version must be unchanged since before the loader ran.
  * Tags derived from the loaded value (`tagsOf`) were unknown before the load, so they have no
  * snapshot: instead none of them may have been invalidated at or after `since`, the server time
- * read before the loader started (INVALIDATE_TAG stamps versions with that clock).
+ * read before the loader started (INVALIDATE_TAGS stamps versions with that clock).
  * Only then is the value written and registered in all its tag sets. An invalidation that lands
  * while the loader runs changes one of those, so the late write is refused instead of
  * resurrecting old data.
@@ -95,18 +95,28 @@ return 0
 `);
 
 /**
- * Invalidates one tag: a new version (so in-flight writers fail their check) and the member
- * list, whose entries the caller deletes. The version is `<server time in µs>:<random>`: the
- * time lets CAS_WRITE tell whether a tag it did not know before the load was
- * invalidated after the load started. KEYS: tagVersion, tagSet. ARGV: random part, px.
+ * Invalidates tags: for each, a new version (so in-flight writers fail their check) and its
+ * member list, whose entries the caller deletes. One script for all the tags of a call on a
+ * standalone server (one round trip instead of one per tag: a new memory invalidates a dozen);
+ * one call per tag on a cluster, where each tag has its own slot. The version is
+ * `<server time in µs>:<random>`: the time lets CAS_WRITE tell whether a tag it did not know
+ * before the load was invalidated after the load started.
+ * KEYS: tagVersion×n, tagSet×n. ARGV: random part, px. Returns every member, flattened.
  */
-export const INVALIDATE_TAG = script(`
+export const INVALIDATE_TAGS = script(`
 if redis.replicate_commands then redis.replicate_commands() end
 local t = redis.call('TIME')
-redis.call('SET', KEYS[1], t[1] .. string.format('%06d', tonumber(t[2])) .. ':' .. ARGV[1], 'PX', tonumber(ARGV[2]))
-local m = redis.call('SMEMBERS', KEYS[2])
-redis.call('DEL', KEYS[2])
-return m
+local version = t[1] .. string.format('%06d', tonumber(t[2])) .. ':' .. ARGV[1]
+local px = tonumber(ARGV[2])
+local n = #KEYS / 2
+local out = {}
+for i = 1, n do
+  redis.call('SET', KEYS[i], version, 'PX', px)
+  local m = redis.call('SMEMBERS', KEYS[n + i])
+  for j = 1, #m do out[#out + 1] = m[j] end
+  redis.call('DEL', KEYS[n + i])
+end
+return out
 `);
 
 /** Releases a lock only if we still own it. KEYS: lock. ARGV: token. */
