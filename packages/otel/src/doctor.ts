@@ -151,6 +151,7 @@ function formatReport(r: DoctorReport): string {
   );
   lines.push(`  metric interval:  ${c.metrics.exportIntervalMillis} ms`);
   lines.push(`  ignored paths:    ${c.ignorePaths.join(', ')}`);
+  lines.push(`  span detail:      ${c.spanDetail}`);
   lines.push(`  shutdown timeout: ${c.shutdownTimeoutMillis} ms`);
   lines.push('');
   lines.push('Collector');

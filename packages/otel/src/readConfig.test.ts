@@ -42,6 +42,7 @@ describe('readConfig', () => {
       OTEL_TRACES_EXPORTER: 'zipkin',
       OTEL_EXPORTER_OTLP_ENDPOINT: 'not a url',
       MEM0_OTEL_SHUTDOWN_TIMEOUT_MS: 'soon',
+      MEM0_OTEL_SPAN_DETAIL: 'everything',
     });
     expect(config.traces.batch.maxQueueSize).toBe(2048);
     expect(config.sampler.name).toBe('parentbased_always_on');
@@ -53,6 +54,7 @@ describe('readConfig', () => {
     expect(config.traces.exporters).toEqual(['otlp']);
     expect(config.traces.otlp.url).toBe('http://localhost:4318/v1/traces');
     expect(config.shutdownTimeoutMillis).toBe(3000);
+    expect(config.spanDetail).toBe('lean');
     const names = [
       'OTEL_BSP_MAX_QUEUE_SIZE',
       'OTEL_TRACES_SAMPLER=',
@@ -64,6 +66,7 @@ describe('readConfig', () => {
       'OTEL_TRACES_EXPORTER',
       'OTEL_EXPORTER_OTLP_ENDPOINT',
       'MEM0_OTEL_SHUTDOWN_TIMEOUT_MS',
+      'MEM0_OTEL_SPAN_DETAIL',
     ];
     for (const n of names) expect(warnings.filter((w) => w.includes(n))).toHaveLength(1);
     expect(warnings.every((w) => /default|using|ignor/i.test(w))).toBe(true);

@@ -104,6 +104,12 @@ export type OtelConfig = {
   };
   /** URL paths never traced (health and metrics endpoints). */
   ignorePaths: string[];
+  /**
+   * `lean` (default): no span per express middleware or router layer and none per pg
+   * connection checkout (the route handler and every query still get one; pool metrics stay).
+   * `full`: upstream's defaults, which add those spans.
+   */
+  spanDetail: 'lean' | 'full';
   shutdownTimeoutMillis: number;
 };
 
@@ -377,6 +383,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     },
     instrumentations: { mode, enabled },
     ignorePaths: [...DEFAULT_IGNORE_PATHS, ...extraIgnore.filter((p) => p.startsWith('/'))],
+    spanDetail: r.oneOf('MEM0_OTEL_SPAN_DETAIL', ['lean', 'full'] as const, 'lean'),
     shutdownTimeoutMillis: r.int('MEM0_OTEL_SHUTDOWN_TIMEOUT_MS', 3000, { min: 0, max: 600_000 }),
   };
   return { config, warnings: r.warnings };

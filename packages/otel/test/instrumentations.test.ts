@@ -108,6 +108,38 @@ describe('instrumentations', () => {
     expect(chain.at(-1)).toBe('POST /items/:id');
   }, 30_000);
 
+  it('MEM0_OTEL_SPAN_DETAIL: lean (default) has no middleware or pg checkout spans, full has both', async () => {
+    const run = async (extra: Record<string, string>) => {
+      const name = service();
+      const app = await startApp(
+        ['--require', '@mem0-stack/otel/register'],
+        'express-app.cjs',
+        env(name, extra),
+      );
+      const r = await fetch(`http://127.0.0.1:${app.port}/items/3`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'x' }),
+      });
+      expect(r.status).toBe(200);
+      app.signal('SIGTERM');
+      await app.exited;
+      const spans = await waitFor(() => {
+        const list = ofService(name);
+        return list.some((s) => s.kind === 2) && list.some((s) => s.name.startsWith('pg.query')) && list;
+      });
+      return spans.map((s) => s.name);
+    };
+    const lean = await run({});
+    expect(lean.filter((n) => n.startsWith('request handler'))).toHaveLength(1);
+    expect(lean.filter((n) => n.startsWith('middleware -'))).toEqual([]);
+    expect(lean).not.toContain('pg-pool.connect');
+    const full = await run({ MEM0_OTEL_SPAN_DETAIL: 'full' });
+    expect(full.filter((n) => n.startsWith('request handler'))).toHaveLength(1);
+    expect(full.filter((n) => n.startsWith('middleware -')).length).toBeGreaterThan(0);
+    expect(full).toContain('pg-pool.connect');
+  }, 30_000);
+
   it('listeners on req/res (a body arriving later, res finish) run in the request context', async () => {
     const name = service();
     const app = await startApp(['--require', '@mem0-stack/otel/register'], 'body-app.cjs', env(name));

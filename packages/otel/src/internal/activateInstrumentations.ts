@@ -38,6 +38,7 @@ export function activateInstrumentations(
   const ctx: InstrumentationContext = {
     ignorePaths: config.ignorePaths,
     samplerReadsAttributes: opts.customSampler === true,
+    spanDetail: config.spanDetail,
   };
   const loaded = new Map<string, Activated>();
   const cleanups: Array<() => void> = [];
@@ -186,7 +187,17 @@ function loadUpstreamBundle(
     '@opentelemetry/instrumentation-http': {
       ignoreIncomingRequestHook: (req: { url?: string }) => isIgnoredPath(req.url, ignorePaths),
     },
-    '@opentelemetry/instrumentation-pg': { enhancedDatabaseReporting: false },
+    '@opentelemetry/instrumentation-pg': {
+      enhancedDatabaseReporting: false,
+      ignoreConnectSpans: config.spanDetail === 'lean',
+    },
+    ...(config.spanDetail === 'lean'
+      ? {
+          '@opentelemetry/instrumentation-express': {
+            ignoreLayersType: ['middleware', 'router'] as Array<'middleware' | 'router'>,
+          },
+        }
+      : {}),
     '@opentelemetry/instrumentation-redis': { dbStatementSerializer: redisStatement },
     '@opentelemetry/instrumentation-winston': { disableLogSending: false },
   });

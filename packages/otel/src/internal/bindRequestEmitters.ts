@@ -2,14 +2,16 @@ import type { Context } from '@opentelemetry/api';
 import { context } from '@opentelemetry/api';
 
 const kCtx = Symbol('@mem0-stack/otel.requestContext');
-const kListeners = Symbol('@mem0-stack/otel.boundListeners');
+const kBound = Symbol('@mem0-stack/otel.boundListeners');
 const ADD = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
 const REMOVE = ['removeListener', 'off'] as const;
 
 type Listener = (...args: unknown[]) => unknown;
+/** event, listener as added, the bound wrapper actually registered; flattened triples. */
+type Bound = Array<string | symbol | Listener>;
 type Bindable = {
   [kCtx]?: Context;
-  [kListeners]?: Map<string | symbol, WeakMap<Listener, Listener>>;
+  [kBound]?: Bound;
 };
 type EmitterProto = Record<string, unknown>;
 
@@ -22,7 +24,9 @@ let adding = false;
  * The context manager's `bind(ctx, emitter)` does that by patching eight methods on every
  * request and response object (eight closures and a hidden-class change per object, per
  * request). Here the methods are patched once on the prototypes, and a request costs one
- * symbol property per object; listeners are only wrapped when one is actually added.
+ * symbol property per object; listeners are only wrapped when one is actually added. The
+ * wrappers are remembered in one flat array per object (a request adds about ten): a Map of
+ * WeakMaps per object cost more to build and collect than the listeners themselves.
  */
 export function installRequestEmitterBinding(): void {
   if (installed) return;
@@ -39,23 +43,12 @@ export function installRequestEmitterBinding(): void {
         // `once` registers through `on`: wrap only at the outermost call.
         if (ctx === undefined || adding || typeof listener !== 'function')
           return original.call(this, event, listener);
-        let byEvent = this[kListeners];
-        if (byEvent === undefined) {
-          byEvent = new Map();
-          this[kListeners] = byEvent;
-        }
-        let map = byEvent.get(event);
-        if (map === undefined) {
-          map = new WeakMap();
-          byEvent.set(event, map);
-        }
-        let bound = map.get(listener);
-        if (bound === undefined) {
-          bound = function (this: unknown, ...args: unknown[]) {
-            return context.with(ctx, listener, this, ...args);
-          };
-          map.set(listener, bound);
-        }
+        const bound = function (this: unknown, ...args: unknown[]) {
+          return context.with(ctx, listener, this, ...args);
+        };
+        const list = this[kBound];
+        if (list === undefined) this[kBound] = [event, listener, bound];
+        else list.push(event, listener, bound);
         adding = true;
         try {
           return original.call(this, event, bound);
@@ -67,8 +60,18 @@ export function installRequestEmitterBinding(): void {
     for (const name of REMOVE) {
       const original = proto[name] as (this: Bindable, event: string | symbol, l: Listener) => unknown;
       proto[name] = function (this: Bindable, event: string | symbol, listener: Listener) {
-        const bound = this[kListeners]?.get(event)?.get(listener);
-        return original.call(this, event, bound ?? listener);
+        const list = this[kBound];
+        if (list !== undefined) {
+          // The most recent registration first, as EventEmitter removes the last added copy.
+          for (let i = list.length - 3; i >= 0; i -= 3) {
+            if (list[i + 1] === listener && list[i] === event) {
+              const bound = list[i + 2] as Listener;
+              list.splice(i, 3);
+              return original.call(this, event, bound);
+            }
+          }
+        }
+        return original.call(this, event, listener);
       };
     }
   }

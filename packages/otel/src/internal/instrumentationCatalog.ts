@@ -14,7 +14,11 @@ export type CatalogEntry = {
   create(ctx: InstrumentationContext): Activated;
 };
 
-export type InstrumentationContext = { ignorePaths: readonly string[]; samplerReadsAttributes: boolean };
+export type InstrumentationContext = {
+  ignorePaths: readonly string[];
+  samplerReadsAttributes: boolean;
+  spanDetail: 'lean' | 'full';
+};
 
 /** True for /health, /health/live, /health?x=1 when /health is ignored. */
 export function isIgnoredPath(url: string | undefined, ignorePaths: readonly string[]): boolean {
@@ -69,21 +73,32 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: 'express',
     triggers: ['express'],
     installed: ['express'],
-    create: () => {
-      const { ExpressInstrumentation } =
+    create: ({ spanDetail }) => {
+      const { ExpressInstrumentation, ExpressLayerType } =
         require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-      return new ExpressInstrumentation();
+      // Lean: the route handler's span only. A span per middleware (json parser, logger, cors…)
+      // mostly measures microseconds, and each costs as much to record and export as a query's.
+      return new ExpressInstrumentation(
+        spanDetail === 'lean'
+          ? { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }
+          : {},
+      );
     },
   },
   {
     name: 'pg',
     triggers: ['pg', 'pg-pool'],
     installed: ['pg'],
-    create: () => {
+    create: ({ spanDetail }) => {
       const { PgInstrumentation } =
         require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
       // Bound values never leave the process; db.query.text is sanitised again at export.
-      return new PgInstrumentation({ enhancedDatabaseReporting: false });
+      // Lean: no span per pool checkout (`pool.query` makes one per query); pool metrics
+      // (db.client.connection.*) still show waiting and exhaustion.
+      return new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        ignoreConnectSpans: spanDetail === 'lean',
+      });
     },
   },
   {
