@@ -28,6 +28,8 @@ const env = process.env;
 const num = (name: string, d: number) => (env[name] && Number(env[name]) > 0 ? Number(env[name]) : d);
 const SECONDS = num('BENCH_SECONDS', 8);
 const WARMUP_SECONDS = num('BENCH_WARMUP_SECONDS', 3);
+/** Scenario 1 warms each run with the first N requests of the sequence, to reach steady state. */
+const CACHE_WARMUP_REQUESTS = num('BENCH_CACHE_WARMUP_REQUESTS', 60_000);
 const ROUNDS = num('BENCH_ROUNDS', 2);
 const CONNECTIONS = num('BENCH_CONNECTIONS', 50);
 const MEMORIES = num('BENCH_MEMORIES', 10_000);
@@ -46,6 +48,7 @@ const DEFAULT_COMPRESS_THRESHOLD = loadConfig({}).compressThresholdBytes;
 const KNOBS = [
   'BENCH_SECONDS',
   'BENCH_WARMUP_SECONDS',
+  'BENCH_CACHE_WARMUP_REQUESTS',
   'BENCH_ROUNDS',
   'BENCH_CONNECTIONS',
   'BENCH_MEMORIES',
@@ -153,6 +156,8 @@ type RunResult = {
   served: number;
   /** Requests of the mix sent during the warm-up and during the measured window. */
   issuedWarmup: number;
+  /** Cache hit rate over the warm-up (from a cold cache), NaN when not measured. */
+  warmupHitRate: number;
   issuedMeasured: number;
   rps: number;
   p50: number;
@@ -388,6 +393,10 @@ type LoadOpts = {
   requests: unknown[];
   seconds: number;
   warmupSeconds?: number;
+  /** Warm up with this many requests instead of for `warmupSeconds`. */
+  warmupRequests?: number;
+  /** Stop after this many requests (autocannon's `amount`) instead of after `seconds`. */
+  amount?: number;
   headers?: Record<string, string>;
   reconnectRate?: number;
 };
@@ -403,7 +412,7 @@ function load(
       {
         url,
         connections: CONNECTIONS,
-        duration: o.seconds,
+        ...(o.amount ? { amount: o.amount } : { duration: o.seconds }),
         requests: o.requests as autocannon.Request[],
         headers: o.headers,
         ...(o.reconnectRate ? { reconnectRate: o.reconnectRate } : {}),
@@ -429,7 +438,10 @@ async function measure(
     const seconds = loadOpts.seconds ?? SECONDS;
     const warmup = loadOpts.warmupSeconds ?? WARMUP_SECONDS;
     const set = requests();
-    if (warmup > 0) await load(svc.url, { ...loadOpts, requests: set, seconds: warmup });
+    const w0 = await stats(svc.url);
+    if (loadOpts.warmupRequests)
+      await load(svc.url, { ...loadOpts, requests: set, seconds: 0, amount: loadOpts.warmupRequests });
+    else if (warmup > 0) await load(svc.url, { ...loadOpts, requests: set, seconds: warmup });
     const issuedWarmup = set.issued?.n ?? 0;
     const s0 = await stats(svc.url);
     const p0 = procStats(svc.child.pid as number);
@@ -445,6 +457,7 @@ async function measure(
       requests: n,
       served,
       issuedWarmup,
+      warmupHitRate: (s0.hits - w0.hits) / (s0.hits - w0.hits + s0.misses - w0.misses),
       issuedMeasured: (set.issued?.n ?? 0) - issuedWarmup,
       rps: n / seconds,
       p50: pct(latencies, 50),
@@ -501,6 +514,7 @@ type Summary = {
   p99: number;
   qPerReq: number;
   hitRate: number;
+  warmupHitRate: number;
   cpuPer10k: number;
   /** Service + its PostgreSQL backends + redis-server, CPU seconds per 10k requests. */
   totalCpuPer10k: number;
@@ -521,6 +535,7 @@ function summarize(label: string, rs: RunResult[]): Summary {
     hitRate: median(
       rs.map((r) => (r.cacheHits + r.cacheMisses > 0 ? r.cacheHits / (r.cacheHits + r.cacheMisses) : 0)),
     ),
+    warmupHitRate: median(rs.map((r) => r.warmupHitRate)),
     cpuPer10k: median(rs.map((r) => (r.cpuSeconds / r.served) * 10_000)),
     totalCpuPer10k: median(
       rs.map((r) => ((r.cpuSeconds + r.pgCpuSeconds + r.redisCpuSeconds) / r.served) * 10_000),
@@ -685,7 +700,16 @@ async function main() {
     ids.set(r.user_id, list);
   }
   const statStatements = await pgStatStatementsAvailable(pool);
+  const seededUntil = (await pool.query<{ t: Date }>('SELECT max(created_at) AS t FROM memories')).rows[0]?.t;
   await pool.end();
+  // Every run POSTs memories (8% of its requests): without this, later runs and scenarios would
+  // see a bigger table than the seeded one.
+  const datasetPool = new Pool({ connectionString: databaseUrl, max: 1 });
+  cleanups.push(() => datasetPool.end());
+  const restoreDataset = async () => {
+    await datasetPool.query('DELETE FROM memories WHERE created_at > $1', [seededUntil]);
+    await datasetPool.query('VACUUM (ANALYZE) memories');
+  };
   // A redis-server of the bench's own: no other suite's traffic in the figures, and its CPU
   // can be counted with the service's.
   const redis = await startRedisServer();
@@ -743,7 +767,7 @@ async function main() {
     const REDIS = 'cache on, Redis only';
     const L1 = 'cache on, L1 + Redis';
     const cacheRuns = await alternate(
-      `Scenario 1 — cache on vs cache off (${CONNECTIONS} connections, ${SECONDS} s per run after ${WARMUP_SECONDS} s warm-up, ${ROUNDS} rounds)`,
+      `Scenario 1 — cache on vs cache off (${CONNECTIONS} connections, ${SECONDS} s per run after a warm-up of ${CACHE_WARMUP_REQUESTS} requests, ${ROUNDS} rounds)`,
       databaseUrl,
       [
         { label: OFF, env: { MEM0_CACHE: 'off' } },
@@ -762,6 +786,8 @@ async function main() {
       ],
       // The same request sequence for every variant and round.
       () => mixedRequests(ids, MIX_SEED),
+      { warmupRequests: CACHE_WARMUP_REQUESTS },
+      restoreDataset,
     );
     for (const p of prefixes) await deleteRedisPrefix(p).catch(() => {});
     // The yardstick: an ideal cache on exactly the requests each cache-on run sent.
@@ -787,7 +813,7 @@ async function main() {
     for (const s of [off, ...cacheOn])
       chart.push({ ...s, group: 'cache', label: s.label.replace(' (baseline)', '') });
     const cacheRow = (s: Summary) =>
-      `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${s === off ? '—' : `${(100 * (ideal.get(s.label) ?? Number.NaN)).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f2(s.totalCpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
+      `| ${s.label} | ${f1(s.rps)} | ${f1(s.p50)} | ${f1(s.p95)} | ${f1(s.p99)} | ${f2(s.qPerReq)} | ${s === off ? '—' : `${(100 * s.hitRate).toFixed(1)}%`} | ${s === off ? '—' : `${(100 * (ideal.get(s.label) ?? Number.NaN)).toFixed(1)}%`} | ${s === off ? '—' : `${(100 * s.warmupHitRate).toFixed(1)}%`} | ${f2(s.cpuPer10k)} | ${f2(s.totalCpuPer10k)} | ${f1(s.rssMb)} | ${s.non2xx} | ${s.errors} |`;
     const versus = (on: Summary) =>
       `${on.label} vs off: throughput ${ratio(on.rps, off.rps)}, p95 ${change(on.p95, off.p95)}, pg queries per request ${change(on.qPerReq, off.qPerReq)}, CPU per request ${change(on.cpuPer10k, off.cpuPer10k)} in the service and ${change(on.totalCpuPer10k, off.totalCpuPer10k)} with PostgreSQL and Redis, peak RSS ${change(on.rssMb, off.rssMb)}, hit rate ${(100 * on.hitRate).toFixed(1)}%.`;
     for (const on of cacheOn) log(`  → ${versus(on)}`);
@@ -795,15 +821,15 @@ async function main() {
       [
         `### 1. Cache on vs off — ${CONNECTIONS} connections, Zipf(s=${ZIPF_S}) over ${USERS} users, ${MEMORIES} memories, 90% reads / 10% writes`,
         '',
-        '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | ideal cache, same requests | service CPU s / 10k req | service + PostgreSQL + Redis CPU s / 10k req | peak RSS MB | non-2xx | errors |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+        '| variant | req/s | p50 ms | p95 ms | p99 ms | pg queries / req | cache hit rate | ideal cache, same requests | hit rate during the warm-up (cold start) | service CPU s / 10k req | service + PostgreSQL + Redis CPU s / 10k req | peak RSS MB | non-2xx | errors |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
         ...[off, ...cacheOn].map(cacheRow),
         '',
         ...cacheOn.map((on) => `- ${versus(on)}`),
         '',
         idealText,
         '',
-        `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix) and a ${WARMUP_SECONDS} s warm-up that is not measured; every run sends the same request sequence (the measured window continues where the warm-up stopped).`,
+        `Targets: p95 < 200 ms at ${CONNECTIONS} connections, hit rate ≥ 80%, pg queries −80%, CPU per request −30%. Each cache-on run starts with an empty cache (fresh key prefix); the first ${CACHE_WARMUP_REQUESTS.toLocaleString('en-US')} requests of the sequence warm it and are not measured (their hit rate is the cold-start column), so the measured window is the cache in steady state, as a running service has it; every run, cache off included, sends the same request sequence (the measured window continues where the warm-up stopped).`,
         `pg queries counted by ${statStatements ? 'pg_stat_statements (calls in the bench database)' : 'the service’s own query counter (pg_stat_statements is not in shared_preload_libraries on this server)'}; CPU (utime + stime) and peak RSS (VmHWM) read from /proc: the service process, its PostgreSQL backends (by pid from pg_stat_activity) and the bench's own redis-server; per request the server finished. The load generator runs on the same machine.`,
       ].join('\n'),
     );
@@ -818,6 +844,7 @@ async function main() {
   }
   if (SCENARIOS.has('2')) {
     // ── Scenario 2: schema/query optimisation ──
+    await restoreDataset();
     const q = await queryScenario(databaseUrl);
     const queryLabel = {
       list: 'list, first page',
@@ -849,6 +876,8 @@ async function main() {
     const NONE = 'no preload (baseline)';
     const OURS = '@mem0-stack/otel/register';
     const UPSTREAM = 'auto-instrumentations-node/register';
+    const FULL = '@mem0-stack/otel/register, MEM0_OTEL_SPAN_DETAIL=full';
+    const SAMPLED = '@mem0-stack/otel/register, 10% of traces sampled';
     const variants: Variant[] = [{ label: NONE }];
     const notes: string[] = [];
     let ourRegister: string | undefined;
@@ -875,7 +904,21 @@ async function main() {
       // Request lines are logged, so the log bridge and the OTLP log export are part of the cost.
       MEM0_LOG_LEVEL: 'info',
     };
-    if (ourRegister) variants.push({ label: OURS, preload: ['--require', ourRegister], env: otelEnv });
+    if (ourRegister) {
+      variants.push({ label: OURS, preload: ['--require', ourRegister], env: otelEnv });
+      // Reference rows: upstream's span set (a span per express middleware and pg checkout), and
+      // head sampling as a production service at this rate would run it (logs and metrics stay whole).
+      variants.push({
+        label: FULL,
+        preload: ['--require', ourRegister],
+        env: { ...otelEnv, MEM0_OTEL_SPAN_DETAIL: 'full' },
+      });
+      variants.push({
+        label: SAMPLED,
+        preload: ['--require', ourRegister],
+        env: { ...otelEnv, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' },
+      });
+    }
     variants.push({
       label: UPSTREAM,
       preload: ['--require', '@opentelemetry/auto-instrumentations-node/register'],
@@ -891,6 +934,15 @@ async function main() {
     const preloadPrefix = `bench:memory-service:${process.pid}:preload:`;
     let preloadRuns: Map<string, RunResult[]>;
     try {
+      // The variants share one key prefix: one unreported run first fills it, so that the first
+      // measured run does not start with a colder cache than the others.
+      log('  (warming the shared cache prefix; not reported)');
+      await restoreDataset();
+      await measure(
+        databaseUrl,
+        { label: 'warm-up', env: { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: preloadPrefix } },
+        () => mixedRequests(ids, MIX_SEED),
+      );
       preloadRuns = await alternate(
         `Scenario 3 — preload cost (${collector ? `exporting to the ${collector.kind}` : 'no collector'}), cache on, logs at info`,
         databaseUrl,
@@ -899,6 +951,8 @@ async function main() {
           env: { MEM0_CACHE: 'on', MEM0_CACHE_PREFIX: preloadPrefix, MEM0_LOG_LEVEL: 'info', ...v.env },
         })),
         () => mixedRequests(ids, MIX_SEED),
+        {},
+        restoreDataset,
       );
     } finally {
       await collector?.stop();
@@ -927,7 +981,7 @@ async function main() {
         ),
         '',
         `${preloadVerdict.join('; ')}.`,
-        `Same mixed load as scenario 1, cache on (L1 + Redis), request lines logged at info; both preloads export traces, metrics and logs over OTLP/HTTP to the same endpoint.`,
+        `Same mixed load as scenario 1, cache on (L1 + Redis), request lines logged at info; both preloads export traces, metrics and logs over OTLP/HTTP to the same endpoint. The target applies to the default row (\`@mem0-stack/otel/register\`: every trace sampled, MEM0_OTEL_SPAN_DETAIL=lean). The two rows below it are references: upstream's span set (\`full\`), and 10% head sampling (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`, \`OTEL_TRACES_SAMPLER_ARG=0.1\`; every log record and metric is still exported).`,
         ...notes.map((n) => `Note: ${n}`),
       ].join('\n'),
     );
