@@ -404,8 +404,9 @@ type LoadOpts = {
 function load(
   url: string,
   o: LoadOpts,
-): Promise<{ result: autocannon.Result; latencies: number[]; bytes: number }> {
+): Promise<{ result: autocannon.Result; latencies: number[]; bytes: number; statuses: Map<number, number> }> {
   const latencies: number[] = [];
+  const statuses = new Map<number, number>();
   let bytes = 0;
   return new Promise((resolve, reject) => {
     const inst = autocannon(
@@ -418,10 +419,11 @@ function load(
         ...(o.reconnectRate ? { reconnectRate: o.reconnectRate } : {}),
       },
       (err, result) =>
-        err ? reject(err) : resolve({ result, latencies: latencies.sort((a, b) => a - b), bytes }),
+        err ? reject(err) : resolve({ result, latencies: latencies.sort((a, b) => a - b), bytes, statuses }),
     );
-    inst.on('response', (_c: unknown, _s: number, resBytes: number, ms: number) => {
+    inst.on('response', (_c: unknown, status: number, resBytes: number, ms: number) => {
       latencies.push(ms);
+      if (status >= 300) statuses.set(status, (statuses.get(status) ?? 0) + 1);
       bytes += resBytes;
     });
   });
@@ -446,7 +448,11 @@ async function measure(
     const s0 = await stats(svc.url);
     const p0 = procStats(svc.child.pid as number);
     const d0 = await dependencyCpu();
-    const { result, latencies, bytes } = await load(svc.url, { ...loadOpts, requests: set, seconds });
+    const { result, latencies, bytes, statuses } = await load(svc.url, {
+      ...loadOpts,
+      requests: set,
+      seconds,
+    });
     const s1 = await stats(svc.url);
     const p1 = procStats(svc.child.pid as number);
     const d1 = await dependencyCpu();
@@ -476,7 +482,7 @@ async function measure(
       bytesPerResponse: n > 0 ? bytes / n : Number.NaN,
     };
     log(
-      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / served)}  cpu ${f2(r.cpuSeconds)} s (+pg ${f2(r.pgCpuSeconds)} +redis ${f2(r.redisCpuSeconds)})  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx} err ${r.errors}`,
+      `  ${v.label.padEnd(34)} ${String(n).padStart(7)} req  ${f1(r.rps).padStart(7)} req/s  p50 ${f1(r.p50)}  p95 ${f1(r.p95)}  p99 ${f1(r.p99)} ms  q/req ${f2(r.dbQueries / served)}  cpu ${f2(r.cpuSeconds)} s (+pg ${f2(r.pgCpuSeconds)} +redis ${f2(r.redisCpuSeconds)})  rss ${f1(r.peakRssMb)} MB  non2xx ${r.non2xx}${statuses.size > 0 ? ` (${[...statuses].map(([c, n]) => `${c}×${n}`).join(', ')})` : ''} err ${r.errors}`,
     );
     return r;
   } finally {
@@ -700,14 +706,16 @@ async function main() {
     ids.set(r.user_id, list);
   }
   const statStatements = await pgStatStatementsAvailable(pool);
-  const seededUntil = (await pool.query<{ t: Date }>('SELECT max(created_at) AS t FROM memories')).rows[0]?.t;
+  // As text: a JS Date would cut the microseconds, and the last seeded rows would look newer.
+  const seededUntil = (await pool.query<{ t: string }>('SELECT max(created_at)::text AS t FROM memories'))
+    .rows[0]?.t;
   await pool.end();
   // Every run POSTs memories (8% of its requests): without this, later runs and scenarios would
   // see a bigger table than the seeded one.
   const datasetPool = new Pool({ connectionString: databaseUrl, max: 1 });
   cleanups.push(() => datasetPool.end());
   const restoreDataset = async () => {
-    await datasetPool.query('DELETE FROM memories WHERE created_at > $1', [seededUntil]);
+    await datasetPool.query('DELETE FROM memories WHERE created_at > $1::timestamptz', [seededUntil]);
     await datasetPool.query('VACUUM (ANALYZE) memories');
   };
   // A redis-server of the bench's own: no other suite's traffic in the figures, and its CPU

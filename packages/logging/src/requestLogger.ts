@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { context, isSpanContextValid, trace } from '@opentelemetry/api';
-import { correlationStorage, isValidCorrelationId, newCorrelationId } from './correlation';
+import { isValidCorrelationId, newCorrelationId, runInScope } from './correlation';
 import type { Logger } from './createLogger';
 import { getLogger } from './getLogger';
 
@@ -156,10 +156,10 @@ function begin(req: RequestLike, res: ServerResponse, s: Settings, run: () => vo
         if (incomingValid && incoming !== id) record['http.request.correlation_id'] = incoming;
         // 'finish' fires from socket callbacks; log inside the request's own context so the
         // line carries its trace and correlation ids.
-        context.with(ctx, () =>
-          correlationStorage.run({ id }, () =>
-            (s.logger ?? getLogger()).log(record as { level: string; message: string }),
-          ),
+        runInScope(
+          { id },
+          () => (s.logger ?? getLogger()).log(record as { level: string; message: string }),
+          ctx,
         );
       } catch {
         // a logging failure must not surface in the response path
@@ -169,7 +169,7 @@ function begin(req: RequestLike, res: ServerResponse, s: Settings, run: () => vo
     res.once('close', finish);
   }
 
-  correlationStorage.run({ id }, run);
+  runInScope({ id }, run);
 }
 
 /** An express-compatible middleware signature without depending on express types. */

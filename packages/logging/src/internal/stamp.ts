@@ -4,7 +4,7 @@ import {
   isSpanContextValid,
   trace as traceApi,
 } from '@opentelemetry/api';
-import { correlationStorage } from '../correlation';
+import { currentScope } from '../correlation';
 
 /** Symbol under which the logger stores the call-time context on each winston info object. */
 export const STAMP = Symbol.for('@mem0-stack/logging.stamp');
@@ -48,7 +48,7 @@ export function captureStamp(): Stamp {
     traceId: undefined,
     spanId: undefined,
     traceFlags: 0,
-    correlationId: correlationStorage.getStore()?.id,
+    correlationId: currentScope()?.id,
     ctx,
   };
 }
