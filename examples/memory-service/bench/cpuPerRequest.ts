@@ -16,19 +16,19 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { createClient } from 'redis';
 import { migrate } from '../src/migrate';
 import { createRequestMix, type MixRequest } from '../src/requestMix';
 import { seedDatabase } from '../src/seed';
 import { startBenchCollector } from './benchCollector';
+import { ensureBenchDatabase, memoryIdsByUser } from './benchDatabase';
 
 const env = process.env;
 const WARM = Number(env.WARM || 3000);
 const N = Number(env.N || 8000);
 const ROUNDS = Number(env.ROUNDS || 3);
 const CONNECTIONS = 20;
-const DB_NAME = 'mem0_memory_bench';
 const root = join(__dirname, '..', '..', '..');
 const serviceDir = join(__dirname, '..');
 
@@ -37,21 +37,6 @@ function cpuMicros(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) * 10_000;
-}
-
-async function database(): Promise<string> {
-  const base = new URL(env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test');
-  base.pathname = '/postgres';
-  const admin = new Client({ connectionString: base.toString() });
-  await admin.connect();
-  try {
-    const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
-    if (r.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  } finally {
-    await admin.end();
-  }
-  base.pathname = `/${DB_NAME}`;
-  return base.toString();
 }
 
 function send(port: number, agent: Agent, q: MixRequest): Promise<void> {
@@ -73,7 +58,7 @@ async function main() {
     string,
     Record<string, string>
   >;
-  const db = await database();
+  const db = await ensureBenchDatabase();
   const pool = new Pool({ connectionString: db, max: 1 });
   await migrate(pool);
   const collector = await startBenchCollector(root);
@@ -82,12 +67,7 @@ async function main() {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [name, venv] of Object.entries(variants)) {
         await seedDatabase(pool, { count: 10_000, users: 500 });
-        const ids = new Map<string, string[]>();
-        for (const r of (
-          await pool.query<{ user_id: string; id: string }>('SELECT user_id, id FROM memories')
-        ).rows) {
-          ids.set(r.user_id, [...(ids.get(r.user_id) ?? []), r.id]);
-        }
+        const ids = await memoryIdsByUser(pool);
         const port = 41_000 + Math.floor(Math.random() * 1000);
         const preload = venv.PRELOAD === 'none' ? [] : ['--require', '@mem0-stack/otel/register'];
         const profile = env.PROFDIR ? ['--cpu-prof', '--cpu-prof-dir', join(env.PROFDIR, name)] : [];

@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startRedisServer } from '@mem0-stack/testkit';
 import autocannon from 'autocannon';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { createClient } from 'redis';
 import { formatMarkdown, machineLine, writeSection } from '../../../scripts/bench-report.mjs';
 import { cacheTags, changedTags, createdTags, searchTags } from '../src/cacheTags';
@@ -22,6 +22,7 @@ import { migrate } from '../src/migrate';
 import { createRequestMix } from '../src/requestMix';
 import { seedDatabase } from '../src/seed';
 import { startBenchCollector } from './benchCollector';
+import { BENCH_DB_NAME, ensureBenchDatabase, memoryIdsByUser } from './benchDatabase';
 import { latencyChart } from './latencyChart';
 
 const env = process.env;
@@ -42,7 +43,7 @@ const MIX_SEED = 1000;
 const root = join(__dirname, '..', '..', '..');
 const serviceDir = join(__dirname, '..');
 const docsDir = join(root, 'docs');
-const DB_NAME = 'mem0_memory_bench';
+const DB_NAME = BENCH_DB_NAME;
 const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
 const DEFAULT_COMPRESS_THRESHOLD = loadConfig({}).compressThresholdBytes;
 const KNOBS = [
@@ -553,21 +554,6 @@ function summarize(label: string, rs: RunResult[]): Summary {
   };
 }
 
-async function ensureDatabase(): Promise<string> {
-  const base = new URL(env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test');
-  base.pathname = '/postgres';
-  const admin = new Client({ connectionString: base.toString() });
-  await admin.connect();
-  try {
-    const r = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DB_NAME]);
-    if (r.rowCount === 0) await admin.query(`CREATE DATABASE ${DB_NAME}`);
-  } finally {
-    await admin.end();
-  }
-  base.pathname = `/${DB_NAME}`;
-  return base.toString();
-}
-
 async function pgStatStatementsAvailable(pool: Pool): Promise<boolean> {
   try {
     const r = await pool.query("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'");
@@ -693,18 +679,12 @@ async function main() {
       'examples/memory-service/dist/server.js is missing: run `npx tsc -b examples/memory-service` (or npm run build) first',
     );
   }
-  const databaseUrl = await ensureDatabase();
+  const databaseUrl = await ensureBenchDatabase();
   const pool = new Pool({ connectionString: databaseUrl, max: 2 });
   await migrate(pool);
   log(`Seeding ${MEMORIES} memories for ${USERS} users into ${DB_NAME}…`);
   await seedDatabase(pool, { count: MEMORIES, users: USERS });
-  const idRows = await pool.query<{ user_id: string; id: string }>('SELECT user_id, id FROM memories');
-  const ids = new Map<string, string[]>();
-  for (const r of idRows.rows) {
-    const list = ids.get(r.user_id) ?? [];
-    list.push(r.id);
-    ids.set(r.user_id, list);
-  }
+  const ids = await memoryIdsByUser(pool);
   const statStatements = await pgStatStatementsAvailable(pool);
   // As text: a JS Date would cut the microseconds, and the last seeded rows would look newer.
   const seededUntil = (await pool.query<{ t: string }>('SELECT max(created_at)::text AS t FROM memories'))

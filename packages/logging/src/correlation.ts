@@ -17,7 +17,7 @@ export const correlationStorage = g[STORE_KEY] as AsyncLocalStorage<CorrelationS
 // Under an OpenTelemetry context manager the scope rides in the OTel context instead of in
 // correlationStorage. Every enabled AsyncLocalStorage copies its store onto every promise the
 // process creates, so a second one beside the SDK's costs on each await (≈ 3 µs per 50 awaits
-// in a micro-benchmark on Node 20 here, where the first costs ≈ 4 µs).
+// on Node 20 here, where the first costs ≈ 4 µs: `node packages/logging/bench/alsStores.cjs`).
 const CTX_KEY = Symbol.for('@mem0-stack/logging.correlation.context');
 
 /**

@@ -20,7 +20,7 @@ type Node = { key: string; e: L1Entry; prev: Node | undefined; next: Node | unde
  * linked list for recency. A hit moves its node to the head with a few pointer writes;
  * re-inserting into the Map instead (delete + set) costs ≈ 2 µs here, twice the whole hit budget.
  * A tag index finds the copies of a tag without a scan: scanning every copy on each invalidation
- * took ≈ 5 % of the memory-service's CPU with a few thousand copies and 10 % writes.
+ * took ≈ 5 % of the memory-service's CPU in a profile of its benchmark (BENCH_PROFILE_DIR, L1 on).
  */
 export class Lru {
   readonly #map = new Map<string, Node>();

@@ -97,8 +97,9 @@ return 0
 /**
  * Invalidates tags: for each, a new version (so in-flight writers fail their check) and its
  * member list, whose entries the caller deletes. One script for all the tags of a call on a
- * standalone server (one round trip instead of one per tag: a new memory invalidates a dozen);
- * one call per tag on a cluster, where each tag has its own slot. The version is
+ * standalone server (one round trip instead of one per tag; a new memory in the example service
+ * invalidates its user's lists, any-searches and one tag per lexeme of its content); one call
+ * per tag on a cluster, where each tag has its own slot. The version is
  * `<server time in µs>:<random>`: the time lets CAS_WRITE tell whether a tag it did not know
  * before the load was invalidated after the load started.
  * KEYS: tagVersion×n, tagSet×n. ARGV: random part, px. Returns every member, flattened.
