@@ -110,6 +110,11 @@ export type OtelConfig = {
    * `full`: upstream's defaults, which add those spans.
    */
   spanDetail: 'lean' | 'full';
+  /**
+   * `lean` (default): the preload's own span implementation (the SDK's semantics at a fraction
+   * of its cost per span). `sdk`: @opentelemetry/sdk-trace's TracerProvider and spans.
+   */
+  tracer: 'lean' | 'sdk';
   shutdownTimeoutMillis: number;
 };
 
@@ -384,6 +389,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     instrumentations: { mode, enabled },
     ignorePaths: [...DEFAULT_IGNORE_PATHS, ...extraIgnore.filter((p) => p.startsWith('/'))],
     spanDetail: r.oneOf('MEM0_OTEL_SPAN_DETAIL', ['lean', 'full'] as const, 'lean'),
+    tracer: r.oneOf('MEM0_OTEL_TRACER', ['lean', 'sdk'] as const, 'lean'),
     shutdownTimeoutMillis: r.int('MEM0_OTEL_SHUTDOWN_TIMEOUT_MS', 3000, { min: 0, max: 600_000 }),
   };
   return { config, warnings: r.warnings };

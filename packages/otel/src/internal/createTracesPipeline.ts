@@ -13,11 +13,12 @@ import type { OtelConfig } from '../readConfig';
 import { adaptExporter } from './adaptExporter';
 import { type BatchExporter, type BatchProcessor, createBatchProcessor } from './createBatchProcessor';
 import { createEncodingSpanProcessor } from './createEncodingSpanProcessor';
+import { createLeanTracerProvider, type LeanTracerProvider } from './createLeanTracerProvider';
 import { createOtlpExporter } from './createOtlpExporter';
 import { scrubSpans } from './scrubSpans';
 
 export type TracesPipeline = {
-  provider: TracerProvider;
+  provider: TracerProvider | LeanTracerProvider;
   /** Spans waiting to be sent, across exporters. */
   queued(): number;
 };
@@ -91,11 +92,22 @@ export function createTracesPipeline(
       } else if (kind === 'console') addBatch(adaptExporter<ReadableSpan>(new ConsoleSpanExporter()));
     }
   }
-  const provider = new TracerProvider({
-    resource,
-    sampler: extra.sampler ?? createSampler(config),
-    spanLimits: config.spanLimits,
-    spanProcessors: processors,
-  });
+  const provider =
+    config.tracer === 'sdk'
+      ? new TracerProvider({
+          resource,
+          sampler: extra.sampler ?? createSampler(config),
+          spanLimits: config.spanLimits,
+          spanProcessors: processors,
+        })
+      : createLeanTracerProvider({
+          resource,
+          processors,
+          limits: { ...config.spanLimits, attributePerEventCountLimit: 128, attributePerLinkCountLimit: 128 },
+          // The default sampler is decided inline; any other goes through its shouldSample().
+          sampler:
+            extra.sampler ??
+            (config.sampler.name === 'parentbased_always_on' ? undefined : createSampler(config)),
+        });
   return { provider, queued: () => queues.reduce((n, q) => n + q.queued, 0) };
 }
