@@ -9,7 +9,7 @@
  *
  *   node bench/logs-encode.cjs        (needs `npm run build -w @mem0-stack/otel` and logging's build)
  *   BENCH_ROUNDS=9 BENCH_CALLS=40000  (defaults)      BENCH_WRITE=1 also writes docs/benchmarks.md
- *   BENCH_VARIANTS=encode-on-emit     only that variant, the floor and the baseline
+ *   BENCH_VARIANTS=direct             only that variant, the floor and the baseline
  */
 const { context, trace } = require('@opentelemetry/api');
 const { logs } = require('@opentelemetry/api-logs');
@@ -22,6 +22,7 @@ const { createLogger } = require('@mem0-stack/logging');
 const { readConfig } = require('../dist/readConfig');
 const { createBatchProcessor } = require('../dist/internal/createBatchProcessor');
 const { createEncodingLogProcessor } = require('../dist/internal/createEncodingLogProcessor');
+const { createEncodingLoggerProvider } = require('../dist/internal/createEncodingLoggerProvider');
 const {
   appendLogRecord,
   assembleLogsRequest,
@@ -92,7 +93,8 @@ const VARIANTS = {
     },
   },
   'encode-on-emit': {
-    label: 'SDK LoggerProvider → each record encoded in onEmit (createEncodingLogProcessor)',
+    label:
+      'SDK LoggerProvider → each SDK record encoded in onEmit (createEncodingLogProcessor; next to another exporter)',
     build() {
       const { exporter, out } = capture();
       const processor = createEncodingLogProcessor({ config: batch, exporter, resource });
@@ -101,6 +103,21 @@ const VARIANTS = {
           resource,
           logRecordLimits: config.logRecordLimits,
           processors: [processor],
+        }),
+        out,
+      };
+    },
+  },
+  direct: {
+    label: 'Logs API record → encoded at emit, no SDK record (createEncodingLoggerProvider; the default)',
+    build() {
+      const { exporter, out } = capture();
+      return {
+        provider: createEncodingLoggerProvider({
+          config: batch,
+          exporter,
+          resource,
+          limits: config.logRecordLimits,
         }),
         out,
       };

@@ -1,26 +1,23 @@
 import type { Context } from '@opentelemetry/api';
 import type { LoggerProvider as ApiLoggerProvider, Logger, LoggerOptions } from '@opentelemetry/api-logs';
 import type { Resource } from '@opentelemetry/resources';
-import type {
-  LoggerProvider,
-  LogRecordProcessor,
-  ReadableLogRecord,
-  SdkLogRecord,
-} from '@opentelemetry/sdk-logs';
+import type { LogRecordProcessor, ReadableLogRecord, SdkLogRecord } from '@opentelemetry/sdk-logs';
 import type { OtelConfig } from '../readConfig';
 import { adaptExporter } from './adaptExporter';
 import { type BatchExporter, type BatchProcessor, createBatchProcessor } from './createBatchProcessor';
+import { createEncodingLoggerProvider } from './createEncodingLoggerProvider';
 import { createEncodingLogProcessor } from './createEncodingLogProcessor';
 import type { FlushableProvider } from './createMetricsPipeline';
 import { createOtlpExporter } from './createOtlpExporter';
 
 /** A processor's backlog and its retry switch (batch queue or encoding processor). */
 type Queue = { readonly queued: number; stopRetrying(): void };
+/** The SDK's LoggerProvider or ours (createEncodingLoggerProvider). */
+type RealProvider = ApiLoggerProvider & { forceFlush(): Promise<void>; shutdown(): Promise<void> };
 
 export type LogsPipeline = {
-  /** Registered as the global LoggerProvider; the SDK loads on the first getLogger(). */
+  /** Registered as the global LoggerProvider; the real one is built on the first getLogger(). */
   readonly provider: FlushableProvider<ApiLoggerProvider>;
-  real(): LoggerProvider | undefined;
   /** Records waiting to be sent, per processor. */
   processors(): Queue[];
   forceFlush(): Promise<void>;
@@ -42,10 +39,23 @@ export function createLogsPipeline(
   resource: Resource,
   extra: { exporter?: BatchExporter<ReadableLogRecord> } = {},
 ): LogsPipeline {
-  let real: LoggerProvider | undefined;
+  let real: RealProvider | undefined;
   let queues: Queue[] = [];
 
-  const build = (): LoggerProvider => {
+  const build = (): RealProvider => {
+    const only = config.logs.exporters.length === 1 ? config.logs.exporters[0] : undefined;
+    if (!extra.exporter && only === 'otlp' && config.logs.otlp.protocol === 'http/protobuf') {
+      // The default: records go from the Logs API straight into OTLP bytes, without the SDK's
+      // per-record objects (see createEncodingLoggerProvider); the SDK is not even loaded.
+      const p = createEncodingLoggerProvider({
+        config: config.logs.batch,
+        exporter: createOtlpExporter<ReadableLogRecord[]>('logs', config.logs.otlp),
+        resource,
+        limits: config.logRecordLimits,
+      });
+      queues = [p.queue];
+      return p;
+    }
     const sdk = require('@opentelemetry/sdk-logs') as typeof import('@opentelemetry/sdk-logs');
     const processors: LogRecordProcessor[] = [];
     queues = [];
@@ -68,7 +78,7 @@ export function createLogsPipeline(
         if (kind === 'otlp') {
           const exporter = createOtlpExporter<ReadableLogRecord[]>('logs', config.logs.otlp);
           if (config.logs.otlp.protocol === 'http/protobuf') {
-            // The default path: records are encoded as they are emitted (createEncodingLogProcessor).
+            // Next to another exporter: SDK records, each encoded as it is emitted.
             const p = createEncodingLogProcessor({ config: config.logs.batch, exporter, resource });
             queues.push(p);
             processors.push(p);
@@ -98,5 +108,5 @@ export function createLogsPipeline(
     shutdown,
   };
 
-  return { provider, real: () => real, processors: () => queues, forceFlush, shutdown };
+  return { provider, processors: () => queues, forceFlush, shutdown };
 }
