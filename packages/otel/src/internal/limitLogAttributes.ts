@@ -55,7 +55,10 @@ export function limitLogAttributes(
   return { attributes: out, dropped };
 }
 
-/** Scope attributes as the SDK's LoggerProvider keeps them: invalid ones count as dropped too. */
+/**
+ * Scope attributes as the SDK's LoggerProvider keeps them: invalid ones count as dropped too.
+ * @example const scope = { name, version, ...limitScopeAttributes(options?.attributes, limits) };
+ */
 export function limitScopeAttributes(
   attrs: LogAttributes | undefined,
   limits: LogRecordLimits,

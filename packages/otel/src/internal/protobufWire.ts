@@ -13,6 +13,10 @@ import type { HrTime } from '@opentelemetry/api';
  * pos = writeStr(buf, pos, name, n);
  */
 
+/**
+ * Bytes of an unsigned varint below 2^32.
+ * @example varintSize(300); // 2
+ */
 export function varintSize(v: number): number {
   if (v < 0x80) return 1;
   if (v < 0x4000) return 2;
@@ -21,7 +25,10 @@ export function varintSize(v: number): number {
   return 5;
 }
 
-/** Unsigned varint of a non-negative integer below 2^32. */
+/**
+ * Unsigned varint of a non-negative integer below 2^32.
+ * @example pos = writeVarint(buf, pos, size);
+ */
 export function writeVarint(buf: Buffer, pos: number, v: number): number {
   while (v > 0x7f) {
     buf[pos++] = (v & 0x7f) | 0x80;
@@ -31,7 +38,10 @@ export function writeVarint(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
-/** int64 varint (two's complement for negatives, 10 bytes), as protobuf int64. */
+/**
+ * int64 varint (two's complement for negatives, 10 bytes), as protobuf int64.
+ * @example pos = writeInt64(buf, pos, -5);
+ */
 export function writeInt64(buf: Buffer, pos: number, v: number): number {
   if (v >= 0 && v < 0x100000000) return writeVarint(buf, pos, v);
   let lo: number;
@@ -61,6 +71,10 @@ export function writeInt64(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
+/**
+ * Bytes of an int64 varint.
+ * @example int64Size(-1); // 10
+ */
 export function int64Size(v: number): number {
   if (v >= 0 && v < 0x100000000) return varintSize(v);
   if (v < 0) return 10;
@@ -73,14 +87,20 @@ export function int64Size(v: number): number {
   return Math.ceil(bits / 7);
 }
 
-/** UTF-8 byte length. */
+/**
+ * UTF-8 byte length.
+ * @example strSize('ß'); // 2
+ */
 export function strSize(s: string): number {
   // ASCII fast path: byte length equals string length.
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
   return s.length;
 }
 
-/** Writes `s` as UTF-8; `len` is its strSize. */
+/**
+ * Writes `s` as UTF-8; `len` is its strSize.
+ * @example pos = writeStr(buf, pos, name, strSize(name));
+ */
 export function writeStr(buf: Buffer, pos: number, s: string, len: number): number {
   if (len === s.length && len < 64) {
     for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
@@ -100,6 +120,7 @@ for (let i = 0; i < 6; i++) {
 /**
  * Writes the bytes of an even-length hex string (a trace or span id). A plain loop: for a
  * 16- or 8-byte id it is about twice as fast as Buffer#write(…, 'hex'), a native call.
+ * @example pos = writeHex(buf, pos, spanContext.traceId);
  */
 export function writeHex(buf: Buffer, pos: number, hex: string): number {
   const n = hex.length >> 1;
@@ -111,7 +132,10 @@ export function writeHex(buf: Buffer, pos: number, hex: string): number {
   return pos + n;
 }
 
-/** Nanoseconds since the epoch as fixed64 (8 bytes), exactly as upstream's writeHrTimeAsFixed64. */
+/**
+ * Nanoseconds since the epoch as fixed64 (8 bytes), exactly as upstream's writeHrTimeAsFixed64.
+ * @example pos = writeFixed64Time(buf, pos, record.hrTime);
+ */
 export function writeFixed64Time(buf: Buffer, pos: number, t: HrTime): number {
   const seconds = t[0];
   const nanos = t[1];
@@ -126,7 +150,10 @@ export function writeFixed64Time(buf: Buffer, pos: number, t: HrTime): number {
   return pos + 8;
 }
 
-/** Size of an AnyValue message body. */
+/**
+ * Size of an AnyValue message body.
+ * @example anyValueSize('abc'); // 5: tag, length, 3 bytes
+ */
 export function anyValueSize(v: unknown): number {
   switch (typeof v) {
     case 'string': {
@@ -156,6 +183,10 @@ export function anyValueSize(v: unknown): number {
   }
 }
 
+/**
+ * Size of a KeyValueList message body (the entries of a plain object).
+ * @example kvListSize({ a: 1 });
+ */
 export function kvListSize(obj: Record<string, unknown>): number {
   let n = 0;
   for (const k in obj) {
@@ -166,14 +197,20 @@ export function kvListSize(obj: Record<string, unknown>): number {
   return n;
 }
 
-/** Size of a KeyValue message body. */
+/**
+ * Size of a KeyValue message body.
+ * @example keyValueSize('http.route', '/users/:id');
+ */
 export function keyValueSize(key: string, value: unknown): number {
   const k = strSize(key);
   const a = anyValueSize(value);
   return 1 + varintSize(k) + k + 1 + varintSize(a) + a;
 }
 
-/** Writes an AnyValue message body (null, undefined and unsupported types: an empty one). */
+/**
+ * Writes an AnyValue message body (null, undefined and unsupported types: an empty one).
+ * @example pos = writeAnyValue(buf, pos, record.body);
+ */
 export function writeAnyValue(buf: Buffer, pos: number, v: unknown): number {
   switch (typeof v) {
     case 'string': {
@@ -230,7 +267,10 @@ export function writeAnyValue(buf: Buffer, pos: number, v: unknown): number {
   }
 }
 
-/** Writes a KeyValue's length (`size`, its keyValueSize) and body. */
+/**
+ * Writes a KeyValue's length (`size`, its keyValueSize) and body.
+ * @example pos = writeKeyValueBody(buf, pos, key, value, keyValueSize(key, value));
+ */
 export function writeKeyValueBody(
   buf: Buffer,
   pos: number,
