@@ -18,7 +18,7 @@ export const SCOPES: Array<
 > = [
   ['scope-a', '1.2.3'],
   ['scope-b', undefined, { schemaUrl: 'https://example.com/s', attributes: { team: 'core', n: 1 } }],
-  [''],
+  ['', undefined],
 ];
 
 const SAMPLED = trace.setSpanContext(context.active(), {

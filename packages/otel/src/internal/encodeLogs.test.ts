@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import type { LogRecord } from '@opentelemetry/api-logs';
+import type { AnyValue, LogRecord } from '@opentelemetry/api-logs';
 import { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import {
   InMemoryLogRecordExporter,
@@ -93,7 +93,7 @@ describe('OTLP/protobuf log encoding', () => {
     const first = sdk[0]!;
     appendLogRecord(batch, first, first.resource, first.instrumentationScope);
     const before = Buffer.from(assembleLogsRequest(batch));
-    const circular: Record<string, unknown> = { a: 1 };
+    const circular: { [k: string]: AnyValue } = { a: 1 };
     circular.self = circular;
     const bad = { ...first, hrTime: first.hrTime, hrTimeObserved: first.hrTimeObserved, body: circular };
     expect(() => appendLogRecord(batch, bad, first.resource, first.instrumentationScope)).toThrow(RangeError);
