@@ -84,10 +84,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   });
 
   let logger: Logger | undefined;
+  const bridge = otlpOn ? new OtelBridgeTransport() : undefined;
   const format = new RecordFormat({
     service: resolveService(options.service),
     sanitizer,
     attributes: otlpOn ? otelLogsActive : () => false,
+    apiRecord: () => bridge?.direct === true,
     debugEnabled: () => !!logger && (NPM_LEVELS[logger.level] ?? 0) >= NPM_LEVELS.debug,
     pretty,
     colors:
@@ -97,7 +99,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   const transports: TransportStream[] = [];
   if (stdoutOn) transports.push(new StdoutTransport(destination));
-  if (otlpOn) transports.push(new OtelBridgeTransport());
+  if (bridge) transports.push(bridge);
 
   const base = winston.createLogger({
     levels: NPM_LEVELS,

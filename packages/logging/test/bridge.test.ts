@@ -188,3 +188,93 @@ describe('OTel log bridge: provider registered after the logger (upstream "recor
 });
 
 void hexOf;
+
+describe('OTel log bridge: Logs API records built by the format', () => {
+  type Exported = ReturnType<Harness['exporter']['getFinishedLogRecords']>[number];
+  /** What reaches the exporter, minus the observed time (taken at emit). */
+  const view = (r: Exported) => ({
+    body: r.body,
+    severityNumber: r.severityNumber,
+    severityText: r.severityText,
+    eventName: r.eventName,
+    attributes: r.attributes,
+    droppedAttributesCount: r.droppedAttributesCount,
+    traceId: r.spanContext?.traceId,
+    spanId: r.spanContext?.spanId,
+    hrTime: r.hrTime,
+    scope: r.instrumentationScope,
+  });
+
+  /** The same calls, at a fixed clock, through a logger whose bridge is direct or not. */
+  function run(direct: boolean, calls: (logger: ReturnType<typeof createLogger>) => void) {
+    const h = startHarness();
+    const now = jest.spyOn(Date, 'now').mockReturnValue(1_760_000_000_000);
+    const upstream = jest.spyOn(OpenTelemetryTransportV3.prototype, 'log');
+    try {
+      const logger = createLogger({ stdout: false, otlp: true, defaultMeta: { component: 'billing' } });
+      const bridge = logger.transports.find((t) => 'direct' in t) as unknown as { direct: boolean };
+      bridge.direct = direct;
+      const span = trace.wrapSpanContext({
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
+        traceFlags: 1,
+      });
+      runWithCorrelation('req-9', () =>
+        context.with(trace.setSpan(context.active(), span), () => calls(logger)),
+      );
+      return {
+        records: h.exporter.getFinishedLogRecords().map(view),
+        upstreamCalls: upstream.mock.calls.length,
+      };
+    } finally {
+      upstream.mockRestore();
+      now.mockRestore();
+      void h.shutdown();
+    }
+  }
+
+  const everyday = (logger: ReturnType<typeof createLogger>) => {
+    for (const level of ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const) {
+      logger.log(level, `at ${level}`, { n: 1 });
+    }
+    logger.info('GET /v1/memories/:id 200', {
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      duration_ms: 1.25,
+      password: 'hunter2',
+      nested: { list: [1, 'two', null, { deep: true }], when: new Date(0) },
+      nothing: null,
+      stack: { not: 'a string' },
+    });
+    logger.event('memory.created', { 'memory.id': 'm_1' });
+    logger.info('user event name field', { 'otel.event.name': 'custom' });
+    logger.info('non-string event name field', { 'otel.event.name': 5, 'event.name': 7 });
+    logger.event('both', { 'otel.event.name': 'ignored' });
+  };
+
+  it('records without exception fields skip upstream emitLogRecord and export exactly what it would', () => {
+    const before = run(false, (l) => l.level === 'info' && everyday(l));
+    const after = run(true, (l) => l.level === 'info' && everyday(l));
+    expect(before.upstreamCalls).toBeGreaterThan(0);
+    expect(after.upstreamCalls).toBe(0);
+    expect(after.records.length).toBe(before.records.length);
+    after.records.forEach((r, i) => {
+      expect({ i, ...r }).toEqual({ i, ...before.records[i] });
+    });
+    expect(after.records.map((r) => r.eventName)).toContain('custom');
+  });
+
+  it('records with an error, `err`, `error` or a string `stack` still go through upstream', () => {
+    const risky = (logger: ReturnType<typeof createLogger>) => {
+      logger.error('failed', new TypeError('bad input'));
+      logger.warn('err field', { err: 'plain failure' });
+      logger.warn('error field', { error: { code: 'E1', message: 'm', cause: 'why' } });
+      logger.info('stack field', { stack: 'Error: x\n    at y', code: 'E2', name: 'Custom' });
+    };
+    const before = run(false, risky);
+    const after = run(true, risky);
+    expect(after.upstreamCalls).toBe(4);
+    expect(after.records).toEqual(before.records);
+    expect(after.records[0]?.attributes['exception.type']).toBe('TypeError');
+  });
+});

@@ -2,7 +2,7 @@ import type { LoggerProvider, LogRecord, Logger as OtelLogger } from '@opentelem
 import { logs } from '@opentelemetry/api-logs';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import { countDropped } from './metrics';
-import { OTEL_RECORD } from './recordFormat';
+import { OTEL_API_RECORD, OTEL_RECORD } from './recordFormat';
 import { STAMP, type Stamp } from './stamp';
 import { OWN_TRANSPORT } from './stdoutTransport';
 
@@ -17,11 +17,19 @@ const VERSION = '0.1.0';
  * The OTel log bridge: upstream's OpenTelemetryTransportV3 (severity mapping, event name,
  * exception attributes) fed with the record our format already redacted, the context
  * captured at `log()` time (so the trace id is the caller's even when winston runs the
- * transport later), and the same timestamp as the stdout line.
+ * transport later), and the same timestamp as the stdout line. Records for which upstream
+ * would only copy what the format built (no exception to derive, an npm level) arrive as the
+ * Logs API record itself (OTEL_API_RECORD) and are emitted as they are.
  */
 export class OtelBridgeTransport extends OpenTelemetryTransportV3 {
   readonly [BRIDGE_BRAND] = true;
   readonly [OWN_TRANSPORT] = true;
+  /**
+   * Whether the format may hand over Logs API records directly. `false` sends every record
+   * through upstream's emitLogRecord (the path before; kept for comparisons in tests and
+   * benchmarks).
+   */
+  direct = true;
   private provider: LoggerProvider | undefined;
   private target: OtelLogger | undefined;
   private pending: Stamp | undefined;
@@ -36,21 +44,38 @@ export class OtelBridgeTransport extends OpenTelemetryTransportV3 {
     };
   }
 
-  private emitNow(rec: LogRecord): void {
+  private logger(): OtelLogger {
     const provider = logs.getLoggerProvider();
     if (provider !== this.provider || !this.target) {
       this.provider = provider;
       this.target = provider.getLogger(SCOPE, VERSION);
     }
+    return this.target;
+  }
+
+  private emitNow(rec: LogRecord): void {
+    const target = this.logger();
     const stamp = this.pending;
     if (stamp) {
       rec.timestamp = stamp.time;
       rec.observedTimestamp = Date.now();
     }
-    this.target.emit(rec);
+    target.emit(rec);
   }
 
   override log(info: Record<string | symbol, unknown>, callback: () => void): void {
+    const direct = info[OTEL_API_RECORD] as LogRecord | undefined;
+    if (direct) {
+      try {
+        direct.observedTimestamp = Date.now();
+        this.logger().emit(direct);
+      } catch {
+        countDropped();
+      }
+      this.emit('logged', info);
+      callback();
+      return;
+    }
     // The format already built the upstream-shaped record (redacted attributes, body, level,
     // context, exception, event name) in its single pass; hand it over as is.
     const rec = info[OTEL_RECORD] as Record<string | symbol, unknown> | undefined;

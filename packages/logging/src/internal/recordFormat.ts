@@ -1,3 +1,4 @@
+import { type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
 import type { ServiceInfo } from './resolveService';
 import { isError, plainJson, quote, type Sanitizer } from './sanitize';
 import { captureStamp, STAMP, type Stamp } from './stamp';
@@ -10,7 +11,26 @@ import { LEVEL, MESSAGE, SPLAT } from './symbols';
  * `otel.event.name` → event name).
  */
 export const OTEL_RECORD = Symbol.for('@mem0-stack/logging.otelRecord');
+/**
+ * The Logs API LogRecord itself, built instead of OTEL_RECORD when upstream's emitLogRecord
+ * would turn OTEL_RECORD into exactly it: an npm level and no field from which upstream
+ * derives an exception (`err`, `error`, a string `stack`). The bridge emits it as is, sparing
+ * upstream's copy of every attribute.
+ */
+export const OTEL_API_RECORD = Symbol.for('@mem0-stack/logging.otelApiRecord');
 const OTEL_CONTEXT_SYMBOL = Symbol.for('opentelemetry.js.contrib.winston.context');
+const OTEL_EVENT_NAME = 'otel.event.name';
+
+/** upstream's mapping (winston-transport utils: otel names, then npm levels) for the npm levels. */
+const NPM_SEVERITY: Record<string, SeverityNumber> = {
+  error: SeverityNumber.ERROR,
+  warn: SeverityNumber.WARN,
+  info: SeverityNumber.INFO,
+  http: SeverityNumber.DEBUG3,
+  verbose: SeverityNumber.DEBUG2,
+  debug: SeverityNumber.DEBUG,
+  silly: SeverityNumber.TRACE,
+};
 
 /** Keys owned by the record contract; an event field with one of these names is dropped so a line never has duplicate keys. */
 const RESERVED = new Set([
@@ -37,6 +57,8 @@ export type RecordFormatOptions = {
   sanitizer: Sanitizer;
   /** Also produce the OTel record (only when the bridge is on and an SDK is registered). */
   attributes: () => boolean;
+  /** Whether the OTel record may be the Logs API record itself (OTEL_API_RECORD) when upstream would build the same. */
+  apiRecord?: () => boolean;
   /** Whether debug is currently enabled (Error stacks are only written then). */
   debugEnabled: () => boolean;
   pretty: boolean;
@@ -164,6 +186,8 @@ export class RecordFormat {
     if (attrs && stamp.correlationId) attrs.correlation_id = stamp.correlationId;
 
     let hasErrorKey = false;
+    // Fields from which upstream's emitLogRecord derives an exception (see OTEL_API_RECORD).
+    let exceptionField = false;
     for (const key in info) {
       const k = this.keyInfo(key);
       if (k.reserved) continue;
@@ -172,6 +196,8 @@ export class RecordFormat {
       // winston copies an Error argument's stack/cause onto the record; they belong in `error`.
       if (error && (key === 'stack' || key === 'cause')) continue;
       if (key === 'error') hasErrorKey = true;
+      if (key === 'err' || key === 'error' || (key === 'stack' && typeof v === 'string'))
+        exceptionField = true;
       let frag: string;
       let av: unknown;
       if (k.sensitive) {
@@ -220,7 +246,25 @@ export class RecordFormat {
     out += '}';
     if (attrs) {
       const eventName = attrs['event.name'];
-      if (typeof eventName === 'string') attrs['otel.event.name'] = eventName;
+      const severityNumber = NPM_SEVERITY[level];
+      if (!exceptionField && !errorValue && severityNumber !== undefined && this.o.apiRecord?.()) {
+        // What upstream's emitLogRecord would emit for this record, built directly: the
+        // attributes without `otel.event.name` (taken out as the event name, as upstream does).
+        const name = typeof eventName === 'string' ? eventName : attrs[OTEL_EVENT_NAME];
+        if (Object.hasOwn(attrs, OTEL_EVENT_NAME)) delete attrs[OTEL_EVENT_NAME];
+        const record: LogRecord = {
+          severityNumber,
+          severityText: level,
+          body: message,
+          attributes: attrs as Record<string, never>,
+          context: stamp.ctx,
+          eventName: typeof name === 'string' ? name : undefined,
+          timestamp: stamp.time,
+        };
+        info[OTEL_API_RECORD] = record;
+        return out;
+      }
+      if (typeof eventName === 'string') attrs[OTEL_EVENT_NAME] = eventName;
       if (errorValue) {
         attrs.error = {
           name: errorValue.type,

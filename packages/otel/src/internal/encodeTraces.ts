@@ -1,5 +1,7 @@
 import type { Attributes, AttributeValue, HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import * as wire from './protobufWire';
+import { keyValueSize, strSize, varintSize } from './protobufWire';
 
 /**
  * OTLP/protobuf encoder for ExportTraceServiceRequest, tuned for the export path's cost.
@@ -30,215 +32,25 @@ function ensure(n: number): void {
   buf = next;
 }
 
-function varintSize(v: number): number {
-  if (v < 0x80) return 1;
-  if (v < 0x4000) return 2;
-  if (v < 0x200000) return 3;
-  if (v < 0x10000000) return 4;
-  return 5;
-}
-
-/** Unsigned varint of a non-negative integer below 2^32. */
+// State-bound forms of the shared writers (this encoder writes through module-level buf/pos).
 function writeVarint(v: number): void {
-  while (v > 0x7f) {
-    buf[pos++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  buf[pos++] = v;
-}
-
-/** int64 varint (two's complement for negatives, 10 bytes), as protobuf int64. */
-function writeInt64(v: number): void {
-  if (v >= 0 && v < 0x100000000) {
-    writeVarint(v);
-    return;
-  }
-  let lo: number;
-  let hi: number;
-  if (v >= 0) {
-    lo = v % 0x100000000;
-    hi = Math.floor(v / 0x100000000);
-  } else {
-    const a = -v;
-    lo = a % 0x100000000;
-    hi = Math.floor(a / 0x100000000);
-    // two's complement of (hi, lo)
-    lo = ~lo >>> 0;
-    hi = ~hi >>> 0;
-    lo += 1;
-    if (lo > 0xffffffff) {
-      lo = 0;
-      hi = (hi + 1) >>> 0;
-    }
-  }
-  while (hi > 0 || lo > 0x7f) {
-    buf[pos++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  buf[pos++] = lo;
-}
-
-function int64Size(v: number): number {
-  if (v >= 0 && v < 0x100000000) return varintSize(v);
-  if (v < 0) return 10;
-  let hi = Math.floor(v / 0x100000000);
-  let bits = 32;
-  while (hi > 0) {
-    bits++;
-    hi = Math.floor(hi / 2);
-  }
-  return Math.ceil(bits / 7);
-}
-
-function strSize(s: string): number {
-  // ASCII fast path: byte length equals string length.
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return Buffer.byteLength(s, 'utf8');
-  return s.length;
+  pos = wire.writeVarint(buf, pos, v);
 }
 
 function writeStr(s: string, len: number): void {
-  if (len === s.length && len < 64) {
-    for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
-  } else {
-    buf.write(s, pos, len, 'utf8');
-  }
-  pos += len;
+  pos = wire.writeStr(buf, pos, s, len);
 }
 
 function writeHex(hex: string): void {
-  buf.write(hex, pos, hex.length >> 1, 'hex');
-  pos += hex.length >> 1;
+  pos = wire.writeHex(buf, pos, hex);
 }
 
 function writeFixed64Time(t: HrTime): void {
-  const seconds = t[0];
-  const nanos = t[1];
-  const lo16 = seconds & 0xffff;
-  const hiBits = (seconds / 0x10000) >>> 0;
-  const a = lo16 * 1e9;
-  const b = hiBits * 1e9;
-  const low = (a >>> 0) + (((b & 0xffff) * 0x10000) >>> 0) + nanos;
-  const high = Math.floor(a / 0x100000000) + ((b / 0x10000) >>> 0) + Math.floor(low / 0x100000000);
-  buf.writeUInt32LE(low >>> 0, pos);
-  buf.writeUInt32LE(high >>> 0, pos + 4);
-  pos += 8;
-}
-
-/** Size of an AnyValue message body. */
-function anyValueSize(v: unknown): number {
-  switch (typeof v) {
-    case 'string': {
-      const n = strSize(v);
-      return 1 + varintSize(n) + n;
-    }
-    case 'boolean':
-      return 2;
-    case 'number':
-      return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? 1 + int64Size(v) : 9;
-    default: {
-      if (v instanceof Uint8Array) return 1 + varintSize(v.length) + v.length;
-      if (Array.isArray(v)) {
-        let n = 0;
-        for (const item of v) {
-          const s = anyValueSize(item);
-          n += 1 + varintSize(s) + s;
-        }
-        return 1 + varintSize(n) + n;
-      }
-      if (v !== null && typeof v === 'object') {
-        const n = kvListSize(v as Record<string, unknown>);
-        return 1 + varintSize(n) + n;
-      }
-      return 0;
-    }
-  }
-}
-
-function kvListSize(obj: Record<string, unknown>): number {
-  let n = 0;
-  for (const k in obj) {
-    if (!Object.hasOwn(obj, k)) continue;
-    const s = keyValueSize(k, obj[k]);
-    n += 1 + varintSize(s) + s;
-  }
-  return n;
-}
-
-function keyValueSize(key: string, value: unknown): number {
-  const k = strSize(key);
-  const a = anyValueSize(value);
-  return 1 + varintSize(k) + k + 1 + varintSize(a) + a;
-}
-
-function writeAnyValue(v: unknown): void {
-  switch (typeof v) {
-    case 'string': {
-      const n = strSize(v);
-      buf[pos++] = 0x0a;
-      writeVarint(n);
-      writeStr(v, n);
-      return;
-    }
-    case 'boolean':
-      buf[pos++] = 0x10;
-      buf[pos++] = v ? 1 : 0;
-      return;
-    case 'number':
-      if (Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63) {
-        buf[pos++] = 0x18;
-        writeInt64(v);
-      } else {
-        buf[pos++] = 0x21;
-        buf.writeDoubleLE(v, pos);
-        pos += 8;
-      }
-      return;
-    default:
-      if (v instanceof Uint8Array) {
-        buf[pos++] = 0x3a;
-        writeVarint(v.length);
-        buf.set(v, pos);
-        pos += v.length;
-        return;
-      }
-      if (Array.isArray(v)) {
-        let n = 0;
-        for (const item of v) {
-          const s = anyValueSize(item);
-          n += 1 + varintSize(s) + s;
-        }
-        buf[pos++] = 0x2a;
-        writeVarint(n);
-        for (const item of v) {
-          buf[pos++] = 0x0a;
-          writeVarint(anyValueSize(item));
-          writeAnyValue(item);
-        }
-        return;
-      }
-      if (v !== null && typeof v === 'object') {
-        const obj = v as Record<string, unknown>;
-        buf[pos++] = 0x32;
-        writeVarint(kvListSize(obj));
-        for (const k in obj) {
-          if (!Object.hasOwn(obj, k)) continue;
-          buf[pos++] = 0x0a;
-          writeKeyValueBody(k, obj[k], keyValueSize(k, obj[k]));
-        }
-      }
-  }
+  pos = wire.writeFixed64Time(buf, pos, t);
 }
 
 function writeKeyValueBody(key: string, value: unknown, size: number): void {
-  writeVarint(size);
-  const k = strSize(key);
-  buf[pos++] = 0x0a;
-  writeVarint(k);
-  writeStr(key, k);
-  buf[pos++] = 0x12;
-  writeVarint(anyValueSize(value));
-  writeAnyValue(value);
+  pos = wire.writeKeyValueBody(buf, pos, key, value, size);
 }
 
 /** Writes one repeated KeyValue field (tag = field << 3 | 2) per attribute. */
