@@ -13,6 +13,7 @@ import type { OtelConfig } from '../readConfig';
 import type { Diag } from './createDiag';
 import { createOtlpExporter } from './createOtlpExporter';
 import { countDropped } from './droppedCounter';
+import { installFastAttributeHash } from './fastAttributeHash';
 import { createFastHistogramProducer, enableFastHistograms } from './fastHistogram';
 
 /** The global provider shim, with the flush/shutdown apps call before exiting (as on the SDK's). */
@@ -71,6 +72,13 @@ export function createMetricsPipeline(
 
   const build = (): MeterProvider => {
     const sdk = require('@opentelemetry/sdk-metrics') as typeof import('@opentelemetry/sdk-metrics');
+    // Before any instrument exists: each series map takes the hash function when it is built.
+    const hashing = installFastAttributeHash();
+    diag.debug(
+      hashing === 'unsupported'
+        ? 'metrics: attribute hashing left to the SDK (its internals are not the expected ones)'
+        : 'metrics: attribute hashing memoised',
+    );
     const readers: IMetricReader[] = [];
     if (extra.reader) readers.push(extra.reader);
     let exportTimeoutMillis = config.metrics.exportTimeoutMillis;

@@ -1,4 +1,5 @@
 import type { CuratedInstrumentation } from '../readConfig';
+import { createPgInstrumentation } from './createPgInstrumentation';
 import { instrumentHttpServer } from './instrumentHttpServer';
 import { redisStatement } from './redisStatement';
 
@@ -89,17 +90,15 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: 'pg',
     triggers: ['pg', 'pg-pool'],
     installed: ['pg'],
-    create: ({ spanDetail }) => {
-      const { PgInstrumentation } =
-        require('@opentelemetry/instrumentation-pg') as typeof import('@opentelemetry/instrumentation-pg');
+    create: ({ spanDetail }) =>
       // Bound values never leave the process; db.query.text is sanitised again at export.
-      // Lean: no span per pool checkout (`pool.query` makes one per query); pool metrics
-      // (db.client.connection.*) still show waiting and exhaustion.
-      return new PgInstrumentation({
-        enhancedDatabaseReporting: false,
-        ignoreConnectSpans: spanDetail === 'lean',
-      });
-    },
+      // Lean: no span per pool checkout (`pool.query` makes one per query), and the pool
+      // metrics (db.client.connection.*) read at collection instead of on every pool event;
+      // they still show waiting and exhaustion. Full: upstream's behaviour for both.
+      createPgInstrumentation(
+        { enhancedDatabaseReporting: false, ignoreConnectSpans: spanDetail === 'lean' },
+        spanDetail === 'lean' ? 'observed' : 'per-event',
+      ),
   },
   {
     name: 'redis',
