@@ -45,8 +45,8 @@ type ServerProto = { emit: PatchedEmit };
 /**
  * Server side of HTTP tracing, written for the request path's cost: one span per request
  * with the stable semantic-convention attributes, W3C context extraction, the RPC metadata
- * slot that framework instrumentations (express) fill with `http.route`, req/res listeners
- * bound to the request's context, and the `http.server.request.duration` histogram. The
+ * slot that framework instrumentations (express) fill with `http.route`, req/res events
+ * delivered in the request's context, and the `http.server.request.duration` histogram. The
  * upstream instrumentation does the same work with several times the allocations per
  * request (URL parsing, header capture, per-object emitter patching, attribute hashing),
  * which a small service pays on every request. Outgoing requests stay with the upstream one.
@@ -227,7 +227,6 @@ export function instrumentHttpServer(opts: {
       }
     };
 
-    // Registered before the context is attached: finish() needs none, so it stays unwrapped.
     res.once('close', () => finish());
     setEmitterContext(req, ctx);
     setEmitterContext(res, ctx);
