@@ -6,7 +6,8 @@ const kCtx = Symbol('@mem0-stack/otel.requestContext');
 /** The request's RPC metadata: present in its context and in every context derived from it. */
 const kScope = Symbol('@mem0-stack/otel.requestScope');
 
-type Bindable = { [kCtx]?: Context; [kScope]?: unknown };
+/** `_events`: EventEmitter's own listener table (null-prototype object, one key per event). */
+type Bindable = { [kCtx]?: Context; [kScope]?: unknown; _events?: Record<string | symbol, unknown> };
 type Emit = (this: Bindable, event: string | symbol, ...args: unknown[]) => boolean;
 
 let installed = false;
@@ -33,9 +34,11 @@ export function installRequestEmitterBinding(): void {
     http.ServerResponse.prototype as unknown as { emit: Emit },
   ]) {
     const original = proto.emit;
-    proto.emit = function emit(this: Bindable) {
+    proto.emit = function emit(this: Bindable, event: string | symbol) {
       const ctx = this[kCtx];
-      if (ctx !== undefined) {
+      // Streams emit many events nobody listens to ('resume', 'prefinish', …): no context
+      // switch for those.
+      if (ctx !== undefined && this._events?.[event] !== undefined) {
         const active = context.active();
         if (active !== ctx) {
           const scope = this[kScope];
