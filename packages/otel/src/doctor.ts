@@ -28,6 +28,8 @@ export type InstrumentationCheck = {
   modules: Array<{ name: string; version?: string }>;
   /** Whether it would load for this application. */
   wouldLoad: boolean;
+  /** What it records under the configured MEM0_OTEL_SPAN_DETAIL, where that matters. */
+  detail?: string;
 };
 /**
  * The doctor's findings; `exitCode` is 1 when `problems` is not empty.
@@ -87,7 +89,9 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       .map((m) => ({ name: m, version: installedVersion(m) }))
       .filter((m) => m.version !== undefined);
     const wouldLoad = enabled && (!e.installed || modules.length > 0);
-    return { name: e.name, enabled, modules, wouldLoad };
+    // The upstream bundle (MEM0_OTEL_INSTRUMENTATIONS=all) has its own express instrumentation.
+    const detail = config.instrumentations.mode === 'all' ? undefined : e.detail?.[config.spanDetail];
+    return { name: e.name, enabled, modules, wouldLoad, ...(detail ? { detail } : {}) };
   });
   if (
     config.instrumentations.mode === 'all' &&
@@ -163,8 +167,9 @@ function formatReport(r: DoctorReport): string {
   for (const i of r.instrumentations) {
     const mods = i.modules.map((m) => `${m.name}@${m.version}`).join(', ');
     const state = !i.enabled ? 'disabled' : i.wouldLoad ? 'will load' : 'not installed';
+    const detail = i.wouldLoad && i.detail ? ` (${i.detail})` : '';
     lines.push(
-      `  ${i.name.padEnd(13)} ${state.padEnd(14)} ${mods || (i.wouldLoad ? '(built in)' : '')}`.trimEnd(),
+      `  ${i.name.padEnd(13)} ${state.padEnd(14)} ${mods || (i.wouldLoad ? '(built in)' : '')}${detail}`.trimEnd(),
     );
   }
   lines.push('');

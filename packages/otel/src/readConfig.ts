@@ -105,9 +105,10 @@ export type OtelConfig = {
   /** URL paths never traced (health and metrics endpoints). */
   ignorePaths: string[];
   /**
-   * `lean` (default): no span per express middleware or router layer and none per pg
-   * connection checkout (the route handler and every query still get one; pool metrics stay).
-   * `full`: upstream's defaults, which add those spans.
+   * `lean` (default): no express spans (the server span still gets the route) and none per
+   * pg connection checkout (every query still gets one; pool metrics stay).
+   * `full`: upstream's defaults, which add a span per express middleware, router and route
+   * handler and per pg pool checkout.
    */
   spanDetail: 'lean' | 'full';
   /**

@@ -38,6 +38,9 @@ describe('mem0-otel doctor', () => {
     expect(r.stdout).not.toContain('hunter2');
     expect(r.stdout).toMatch(/pg +will load +pg@\d+\.\d+\.\d+/);
     expect(r.stdout).toMatch(/http +will load +\(built in\)/);
+    expect(r.stdout).toMatch(
+      /express +will load +express@\d+\.\d+\.\d+ \(http\.route only, no express spans\)/,
+    );
     expect(r.stdout).toContain('No problems found.');
     // It really posted to the collector.
     expect(sink.requests.traces).toBeGreaterThan(before);
@@ -73,6 +76,11 @@ describe('mem0-otel doctor', () => {
     expect(report.instrumentations.find((i: { name: string }) => i.name === 'winston')).toMatchObject({
       enabled: false,
       wouldLoad: false,
+    });
+    // Lean span detail (the default): express records the route, no spans of its own.
+    expect(report.instrumentations.find((i: { name: string }) => i.name === 'express')).toMatchObject({
+      wouldLoad: true,
+      detail: 'http.route only, no express spans',
     });
   });
 

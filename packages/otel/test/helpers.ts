@@ -2,7 +2,7 @@
 // exit status (the preload's signal handling is part of what is tested).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 export const PKG_DIR = join(__dirname, '..');
 export const REPO_DIR = join(PKG_DIR, '..', '..');
@@ -51,7 +51,8 @@ process.once('exit', () => {
 });
 
 /**
- * Starts `node <nodeArgs> <fixture>` and waits for its `{"port":N}` line on stdout.
+ * Starts `node <nodeArgs> <fixture>` (a file in test/fixtures, or an absolute path) and waits
+ * for its `{"port":N}` line on stdout.
  * @example const app = await startApp(['--require', '@mem0-stack/otel/register'], 'app.cjs', env);
  */
 export function startApp(
@@ -61,11 +62,15 @@ export function startApp(
   timeoutMs = 20_000,
 ): Promise<App> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeArgs, join(FIXTURES, fixture)], {
-      cwd: REPO_DIR,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, isAbsolute(fixture) ? fixture : join(FIXTURES, fixture)],
+      {
+        cwd: REPO_DIR,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     running.add(child);
     let out = '';
     let err = '';

@@ -1,83 +1,78 @@
 import type { Context } from '@opentelemetry/api';
 import { context } from '@opentelemetry/api';
+import { getRPCMetadata } from '@opentelemetry/core';
 
 const kCtx = Symbol('@mem0-stack/otel.requestContext');
-const kBound = Symbol('@mem0-stack/otel.boundListeners');
-const ADD = ['on', 'addListener', 'prependListener', 'once', 'prependOnceListener'] as const;
-const REMOVE = ['removeListener', 'off'] as const;
+/** The request's RPC metadata: present in its context and in every context derived from it. */
+const kScope = Symbol('@mem0-stack/otel.requestScope');
 
-type Listener = (...args: unknown[]) => unknown;
-/** event, listener as added, the bound wrapper actually registered; flattened triples. */
-type Bound = Array<string | symbol | Listener>;
-type Bindable = {
-  [kCtx]?: Context;
-  [kBound]?: Bound;
-};
-type EmitterProto = Record<string, unknown>;
+/** `_events`: EventEmitter's own listener table (null-prototype object, one key per event). */
+type Bindable = { [kCtx]?: Context; [kScope]?: unknown; _events?: Record<string | symbol, unknown> };
+type Emit = (this: Bindable, event: string | symbol, ...args: unknown[]) => boolean;
 
 let installed = false;
-let adding = false;
 
 /**
- * Listeners that a request handler adds to `req`/`res` (body parsers' 'data'/'end',
- * 'finish' loggers) run from socket callbacks, outside the request's context, unless bound.
- * The context manager's `bind(ctx, emitter)` does that by patching eight methods on every
- * request and response object (eight closures and a hidden-class change per object, per
- * request). Here the methods are patched once on the prototypes, and a request costs one
- * symbol property per object; listeners are only wrapped when one is actually added. The
- * wrappers are remembered in one flat array per object (a request adds about ten): a Map of
- * WeakMaps per object cost more to build and collect than the listeners themselves.
+ * Events of `req`/`res` (a body arriving, 'finish', 'close') come from socket callbacks,
+ * outside the request's context, so their listeners (body parsers, on-finished loggers) would
+ * lose the trace. The context manager's `bind(ctx, emitter)` fixes that by patching eight
+ * methods on every request and response object and wrapping every listener; here `emit` is
+ * patched once on the two prototypes and a request costs one symbol property per object:
+ * an event is emitted inside the request's context when it arrives from outside it.
+ *
+ * An event emitted from within the request's own context tree (a child span active when the
+ * handler calls `req.read()` or `res.end()`) keeps that context, as a plain emitter would: the
+ * RPC metadata object of the request, which every context derived from it carries, tells the
+ * two apart at the cost of one lookup.
  */
 export function installRequestEmitterBinding(): void {
   if (installed) return;
   installed = true;
   const http = require('node:http') as typeof import('node:http');
   for (const proto of [
-    http.IncomingMessage.prototype as unknown as EmitterProto,
-    http.ServerResponse.prototype as unknown as EmitterProto,
+    http.IncomingMessage.prototype as unknown as { emit: Emit },
+    http.ServerResponse.prototype as unknown as { emit: Emit },
   ]) {
-    for (const name of ADD) {
-      const original = proto[name] as (this: Bindable, event: string | symbol, l: Listener) => unknown;
-      proto[name] = function (this: Bindable, event: string | symbol, listener: Listener) {
-        const ctx = this[kCtx];
-        // `once` registers through `on`: wrap only at the outermost call.
-        if (ctx === undefined || adding || typeof listener !== 'function')
-          return original.call(this, event, listener);
-        const bound = function (this: unknown, ...args: unknown[]) {
-          return context.with(ctx, listener, this, ...args);
-        };
-        const list = this[kBound];
-        if (list === undefined) this[kBound] = [event, listener, bound];
-        else list.push(event, listener, bound);
-        adding = true;
-        try {
-          return original.call(this, event, bound);
-        } finally {
-          adding = false;
-        }
-      };
-    }
-    for (const name of REMOVE) {
-      const original = proto[name] as (this: Bindable, event: string | symbol, l: Listener) => unknown;
-      proto[name] = function (this: Bindable, event: string | symbol, listener: Listener) {
-        const list = this[kBound];
-        if (list !== undefined) {
-          // The most recent registration first, as EventEmitter removes the last added copy.
-          for (let i = list.length - 3; i >= 0; i -= 3) {
-            if (list[i + 1] === listener && list[i] === event) {
-              const bound = list[i + 2] as Listener;
-              list.splice(i, 3);
-              return original.call(this, event, bound);
-            }
+    const original = proto.emit;
+    proto.emit = function emit(this: Bindable, event: string | symbol) {
+      const ctx = this[kCtx];
+      // Streams emit many events nobody listens to ('resume', 'prefinish', …): no context
+      // switch for those.
+      if (ctx !== undefined && this._events?.[event] !== undefined) {
+        const active = context.active();
+        if (active !== ctx) {
+          const scope = this[kScope];
+          if (scope === undefined || getRPCMetadata(active) !== scope) {
+            // biome-ignore lint/complexity/noArguments: forwards the event and its arguments untouched
+            return context.with(ctx, emitWith, undefined, original, this, arguments);
           }
         }
-        return original.call(this, event, listener);
-      };
-    }
+      }
+      // biome-ignore lint/complexity/noArguments: forwards the event and its arguments untouched
+      return original.apply(this, arguments as unknown as Parameters<Emit>);
+    } as Emit;
   }
 }
 
-/** Makes listeners added to `emitter` from now on run in `ctx`. */
+// No thisArg for context.with: it would bind a fresh function per event.
+function emitWith(original: Emit, self: Bindable, args: IArguments): boolean {
+  return original.apply(self, args as unknown as Parameters<Emit>);
+}
+
+/**
+ * Makes events of `emitter` (a request or response) reach their listeners in `ctx`.
+ * @example setEmitterContext(req, trace.setSpan(context.active(), span));
+ */
 export function setEmitterContext(emitter: object, ctx: Context): void {
-  (emitter as Bindable)[kCtx] = ctx;
+  const e = emitter as Bindable;
+  e[kCtx] = ctx;
+  e[kScope] = getRPCMetadata(ctx);
+}
+
+/**
+ * The context {@link setEmitterContext} gave `emitter`, if any.
+ * @example const ctx = getEmitterContext(req) ?? context.active();
+ */
+export function getEmitterContext(emitter: object): Context | undefined {
+  return (emitter as Bindable)[kCtx];
 }

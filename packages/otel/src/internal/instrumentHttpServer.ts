@@ -38,6 +38,14 @@ const headerGetter: TextMapGetter<IncomingMessage['headers']> = {
   get: (carrier, key) => carrier[key],
 };
 
+/**
+ * The RPC metadata in a request's context: framework instrumentations set `route` (express's
+ * `http.route`), and ours also `error`, the first error a route handler passed on, which the
+ * server span records when it ends.
+ * @example const rpc = getRPCMetadata(context.active()) as ServerRpcMetadata | undefined;
+ */
+export type ServerRpcMetadata = RPCMetadata & { error?: unknown };
+
 type EmitFn = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 type PatchedEmit = EmitFn & { [PATCHED]?: EmitFn };
 type ServerProto = { emit: PatchedEmit };
@@ -45,8 +53,8 @@ type ServerProto = { emit: PatchedEmit };
 /**
  * Server side of HTTP tracing, written for the request path's cost: one span per request
  * with the stable semantic-convention attributes, W3C context extraction, the RPC metadata
- * slot that framework instrumentations (express) fill with `http.route`, req/res listeners
- * bound to the request's context, and the `http.server.request.duration` histogram. The
+ * slot that framework instrumentations (express) fill with `http.route`, req/res events
+ * delivered in the request's context, and the `http.server.request.duration` histogram. The
  * upstream instrumentation does the same work with several times the allocations per
  * request (URL parsing, header capture, per-object emitter patching, attribute hashing),
  * which a small service pays on every request. Outgoing requests stay with the upstream one.
@@ -190,7 +198,7 @@ export function instrumentHttpServer(opts: {
     const span = attributesAtStart
       ? tracer.startSpan(method, { kind: SpanKind.SERVER, attributes }, parent)
       : tracer.startSpan(method, { kind: SpanKind.SERVER }, parent).setAttributes(attributes);
-    const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+    const rpc: ServerRpcMetadata = { type: RPCType.HTTP, span };
     const ctx: Context = setRPCMetadata(trace.setSpan(parent, span), rpc);
 
     let ended = false;
@@ -215,9 +223,16 @@ export function instrumentHttpServer(opts: {
         span.recordException(err);
         span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
         span.setAttribute('error.type', err.name || 'Error');
-      } else if (status >= 500) {
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        span.setAttribute('error.type', String(status));
+      } else {
+        if (status >= 500) {
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          span.setAttribute('error.type', String(status));
+        }
+        // What a route handler failed with (express's default handler then answers 500),
+        // unless an error middleware (@mem0-stack/errors) already recorded it, redacted.
+        const routeError = rpc.error;
+        if (routeError !== undefined && !hasExceptionEvent(span))
+          span.recordException(routeError instanceof Error ? routeError : String(routeError));
       }
       span.end();
       try {
@@ -227,7 +242,6 @@ export function instrumentHttpServer(opts: {
       }
     };
 
-    // Registered before the context is attached: finish() needs none, so it stays unwrapped.
     res.once('close', () => finish());
     setEmitterContext(req, ctx);
     setEmitterContext(res, ctx);
@@ -247,6 +261,11 @@ export function instrumentHttpServer(opts: {
       if (original) p.emit = original;
     }
   };
+}
+
+function hasExceptionEvent(span: object): boolean {
+  const events = (span as { events?: ReadonlyArray<{ name?: string }> }).events;
+  return Array.isArray(events) && events.some((e) => e.name === 'exception');
 }
 
 function normaliseMethod(m: string): string {

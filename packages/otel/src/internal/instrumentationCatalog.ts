@@ -13,6 +13,8 @@ export type CatalogEntry = {
   /** Packages that must be installed for the instrumentation to matter (none for built-ins). */
   installed?: string[];
   create(ctx: InstrumentationContext): Activated;
+  /** What MEM0_OTEL_SPAN_DETAIL changes for it, as the doctor reports it. */
+  detail?: Record<InstrumentationContext['spanDetail'], string>;
 };
 
 export type InstrumentationContext = {
@@ -74,22 +76,33 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: 'express',
     triggers: ['express'],
     installed: ['express'],
+    detail: {
+      lean: 'http.route only, no express spans',
+      full: 'upstream: a span per middleware, router and handler',
+    },
     create: ({ spanDetail }) => {
-      const { ExpressInstrumentation, ExpressLayerType } =
+      // Lean: no express spans, only the route (server span name, http.route, the duration
+      // metric) and a route handler's error. A span per middleware or handler mostly measures
+      // microseconds, costs as much to record and export as a query's, and upstream's
+      // instrumentation wraps and walks every layer on every request even for ignored ones.
+      if (spanDetail === 'lean') {
+        const { createExpressRouteInstrumentation } =
+          require('./createExpressRouteInstrumentation') as typeof import('./createExpressRouteInstrumentation');
+        return createExpressRouteInstrumentation();
+      }
+      const { ExpressInstrumentation } =
         require('@opentelemetry/instrumentation-express') as typeof import('@opentelemetry/instrumentation-express');
-      // Lean: the route handler's span only. A span per middleware (json parser, logger, cors…)
-      // mostly measures microseconds, and each costs as much to record and export as a query's.
-      return new ExpressInstrumentation(
-        spanDetail === 'lean'
-          ? { ignoreLayersType: [ExpressLayerType.MIDDLEWARE, ExpressLayerType.ROUTER] }
-          : {},
-      );
+      return new ExpressInstrumentation();
     },
   },
   {
     name: 'pg',
     triggers: ['pg', 'pg-pool'],
     installed: ['pg'],
+    detail: {
+      lean: 'no pool checkout spans; pool metrics read at collection',
+      full: 'a span per pool checkout too; pool metrics updated on every pool event',
+    },
     create: ({ spanDetail }) =>
       // Bound values never leave the process; db.query.text is sanitised again at export.
       // Lean: no span per pool checkout (`pool.query` makes one per query), and the pool
