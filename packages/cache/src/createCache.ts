@@ -8,7 +8,7 @@ import { Guard } from './internal/guard';
 import { KeySpace, limitKey } from './internal/keys';
 import { type L1Entry, Lru } from './internal/lru';
 import { PendingInvalidations } from './internal/pending';
-import { RedisProtocol } from './internal/redisProtocol';
+import { RedisProtocol, type Snapshot } from './internal/redisProtocol';
 import { type RedisClientLike, type RedisClusterLike, Store } from './internal/store';
 import {
   markSpan,
@@ -589,10 +589,16 @@ export class Cache {
     this.#localInvalidate({ tags: list });
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'tag', 'local', list.length);
-    const ok = await this.#proto.invalidateTags(list);
+    const m: BusMessage = { o: this.#origin, t: list };
+    // On a standalone server the invalidation script publishes the message itself.
+    const inScript = this.#publishOn && !this.#store.cluster;
+    const ok = await this.#proto.invalidateTags(
+      list,
+      inScript ? { channel: this.#keys.channel, message: JSON.stringify(m) } : undefined,
+    );
     this.#localInvalidate({ tags: list });
     if (!ok) this.#pending.addTags(list);
-    this.#publish({ o: this.#origin, t: list });
+    if (!ok || !inScript) this.#publish(m);
     return ok;
   }
 
@@ -747,19 +753,16 @@ export class Cache {
     const useLock = this.#lockOn && options?.lock !== false;
     const token = useLock ? `${this.#origin}.${(this.#lockSeq++).toString(36)}` : '';
     const lockKey = this.#keys.lock(lk);
-    // One tick: lock attempt, a re-read of the entry (someone may have just written it) and the
-    // versions the write will be checked against. node-redis sends them as one pipeline.
-    let snap: { locked: boolean; raw: string | null; versions: string[]; since: string };
+    // Lock attempt, a re-read of the entry (someone may have just written it) and the versions
+    // the write will be checked against: one script on a standalone server.
+    let snap: Snapshot;
     try {
-      snap = await this.#guard.run(async () => {
-        const [locked, raw, versions, since] = await Promise.all([
-          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(false),
-          this.#store.get(ek),
-          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          this.#clockFor(options),
-        ]);
-        return { locked, raw, versions: versions.map((v) => v ?? ''), since };
-      });
+      snap = await this.#guard.run(() =>
+        this.#proto.snapshot(lk, useLock ? { key: lockKey, token, px: this.#lockTtl } : undefined, o.tags, {
+          entry: true,
+          clock: this.#needsClock(options),
+        }),
+      );
     } catch (err) {
       this.#redisFailed(err);
       return this.#degraded(key, lk, loader, options, flight, err, graced, gracedValue);
@@ -813,21 +816,31 @@ export class Cache {
     const now = Date.now();
     const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, now);
     let written = 0;
+    // The write script releases the lock too; whoever does not hand it over releases it here.
+    let handedOver = false;
     if (enc !== undefined && took < this.#tombTtl) {
       try {
-        written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags, {
-            tags: derived,
-            since: snap.since,
-          }),
-        );
+        written = await this.#guard.run(() => {
+          handedOver = snap.locked;
+          return this.#proto.versionedWrite(
+            lk,
+            enc.raw,
+            enc.px,
+            expectedId,
+            snap.versions,
+            o.tags,
+            { tags: derived, since: snap.since },
+            snap.locked ? { key: lockKey, token } : undefined,
+          );
+        });
       } catch (err) {
         this.#redisFailed(err);
         written = 0;
+        handedOver = false;
       }
       if (written !== 1) this.#n.writesRefused++;
     }
-    if (snap.locked) this.#proto.unlock(lockKey, token);
+    if (snap.locked && !handedOver) this.#proto.unlock(lockKey, token);
     // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
     if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, tags, flight.gen);
     return { value, result: 'miss', tier: 'l2' };
@@ -933,51 +946,56 @@ export class Cache {
     const token = `${this.#origin}.${(this.#lockSeq++).toString(36)}`;
     const useLock = this.#lockOn && options?.lock !== false;
     const run = async () => {
-      const [locked, versions, since] = await this.#guard.run(() =>
-        Promise.all([
-          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(true),
-          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          this.#clockFor(options),
-        ]),
+      const snap = await this.#guard.run(() =>
+        this.#proto.snapshot(lk, useLock ? { key: lockKey, token, px: this.#lockTtl } : undefined, o.tags, {
+          entry: false,
+          clock: this.#needsClock(options),
+        }),
       );
-      if (!locked) return;
-      try {
-        await refresh(versions, since);
-      } finally {
-        if (useLock) this.#proto.unlock(lockKey, token);
-      }
+      if (useLock && !snap.locked) return;
+      await refresh(snap.versions, snap.since, snap.locked);
     };
-    const refresh = async (versions: Array<string | null>, since: string) => {
-      const started = performance.now();
-      this.#n.loads++;
-      let value: unknown;
+    const refresh = async (versions: string[], since: string, locked: boolean) => {
+      let handedOver = false;
       try {
-        value = await loader({ key, stale: staleValue });
+        const started = performance.now();
+        this.#n.loads++;
+        let value: unknown;
+        try {
+          value = await loader({ key, stale: staleValue });
+        } catch (err) {
+          recordLoad(this.name, (performance.now() - started) / 1000, false);
+          this.#n.loadErrors++;
+          this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
+          return;
+        }
+        const took = performance.now() - started;
+        recordLoad(this.name, took / 1000, true);
+        const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, Date.now());
+        let written = 0;
+        if (enc !== undefined && took < this.#tombTtl) {
+          written = await this.#guard.run(() => {
+            handedOver = locked;
+            return this.#proto.versionedWrite(
+              lk,
+              enc.raw,
+              enc.px,
+              h.id,
+              versions,
+              o.tags,
+              { tags: derived, since },
+              locked ? { key: lockKey, token } : undefined,
+            );
+          });
+          if (written !== 1) this.#n.writesRefused++;
+        }
+        if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, tags, gen);
       } catch (err) {
-        recordLoad(this.name, (performance.now() - started) / 1000, false);
-        this.#n.loadErrors++;
-        this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
-        return;
+        handedOver = false;
+        throw err;
+      } finally {
+        if (locked && !handedOver) this.#proto.unlock(lockKey, token);
       }
-      const took = performance.now() - started;
-      recordLoad(this.name, took / 1000, true);
-      const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, Date.now());
-      let written = 0;
-      if (enc !== undefined && took < this.#tombTtl) {
-        written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(
-            lk,
-            enc.raw,
-            enc.px,
-            h.id,
-            versions.map((v) => v ?? ''),
-            o.tags,
-            { tags: derived, since },
-          ),
-        );
-        if (written !== 1) this.#n.writesRefused++;
-      }
-      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, tags, gen);
     };
     run()
       .catch((err) => this.#redisFailed(err))
@@ -1054,12 +1072,12 @@ export class Cache {
   }
 
   /**
-   * Read with a load's version snapshot when it has derived tags (`tagsOf`): the server clock.
+   * Whether a load's snapshot must read the server clock: when it has derived tags (`tagsOf`).
    * Their versions are unknown until the value is, so the write checks that none of them was
-   * invalidated after this instant instead. '' when not needed.
+   * invalidated after this instant instead (standalone only).
    */
-  #clockFor(options: GetOrSetOptions | undefined): Promise<string> {
-    return options?.tagsOf !== undefined && !this.#store.cluster ? this.#store.time() : Promise.resolve('');
+  #needsClock(options: GetOrSetOptions | undefined): boolean {
+    return options?.tagsOf !== undefined && !this.#store.cluster;
   }
 
   /**

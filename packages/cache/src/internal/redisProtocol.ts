@@ -8,10 +8,22 @@ import {
   ENTRY_CAS,
   INVALIDATE_TAGS,
   SET_TAGGED,
+  SNAPSHOT,
   TAG_REGISTER,
   UNLOCK,
 } from './scripts';
 import type { Store } from './store';
+
+/** A cross-process lock a load tries to take: its key, our token, its TTL in ms. */
+export type LockRequest = { key: string; token: string; px: number };
+
+/** What a load reads before its loader runs; the versions start with the namespace epoch. */
+export type Snapshot = { locked: boolean; raw: string | null; versions: string[]; since: string };
+
+/** A bus message to publish on `channel` (already JSON). */
+export type Publication = { channel: string; message: string };
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
 /**
  * The Redis side of the cache's consistency protocol: versioned writes of loads, tagged
@@ -58,11 +70,56 @@ export class RedisProtocol {
   }
 
   /**
+   * The snapshot of a load, taken before its loader runs: the lock attempt (when `lock` is
+   * given), a re-read of the entry (when `entry`), the versions of the namespace epoch and of
+   * `tags`, and the server clock when `clock` (standalone only: derived tags). One SNAPSHOT
+   * script on a standalone server. On a cluster the epoch and the tags live in other slots, and
+   * an entry key whose user key starts with `}` does not even share its lock's slot: the same
+   * reads go as separate commands in one tick, which node-redis pipelines per node. Not
+   * guarded: callers wrap it.
+   */
+  async snapshot(
+    lk: string,
+    lock: LockRequest | undefined,
+    tags: readonly string[] | undefined,
+    o: { entry: boolean; clock: boolean },
+  ): Promise<Snapshot> {
+    const ek = this.#keys.entry(lk);
+    const versionKeys = [this.#keys.epoch, ...(tags ?? []).map((t) => this.#keys.tagVersion(t))];
+    if (!this.#store.cluster) {
+      const r = (await this.#store.eval(
+        SNAPSHOT,
+        [ek, lock?.key ?? this.#keys.lock(lk), ...versionKeys],
+        [
+          lock?.token ?? '',
+          String(Math.max(1, Math.round(lock?.px ?? 1))),
+          o.clock ? '1' : '',
+          o.entry ? '1' : '',
+        ],
+      )) as unknown[];
+      return {
+        locked: Number(r[0]) === 1,
+        raw: str(r[1]),
+        since: str(r[2]) ?? '',
+        versions: versionKeys.map((_, i) => str(r[3 + i]) ?? ''),
+      };
+    }
+    const [locked, raw, versions] = await Promise.all([
+      lock === undefined ? false : this.#store.setNx(lock.key, lock.token, lock.px),
+      o.entry ? this.#store.get(ek) : null,
+      this.#store.mget(versionKeys),
+    ]);
+    return { locked, raw, versions: versions.map((v) => v ?? ''), since: '' };
+  }
+
+  /**
    * The write of a load: refused when the entry, the namespace epoch or a tag version changed
    * since the loader started. One atomic script on a standalone server; on a cluster, write then
    * register in each tag's slot and undo the write if a version moved (the invalidation then
    * either sees our key in the tag set or we see its new version). `derived`: tags from the
    * loaded value (`tagsOf`) and the server time read before the load (standalone only).
+   * `lock`: the load's lock, released by the write script itself on a standalone server and by
+   * a separate UNLOCK afterwards on a cluster; when this throws, the caller releases it.
    * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
    */
   async versionedWrite(
@@ -73,6 +130,7 @@ export class RedisProtocol {
     versions: string[],
     tags: readonly string[] | undefined,
     derived?: { tags: readonly string[]; since: string },
+    lock?: { key: string; token: string },
   ): Promise<number> {
     const ek = this.#keys.entry(lk);
     const t = tags ?? [];
@@ -86,6 +144,7 @@ export class RedisProtocol {
         ...d.map((x) => this.#keys.tagVersion(x)),
         ...d.map((x) => this.#keys.tagSet(x)),
       ];
+      if (lock !== undefined) keys.push(lock.key);
       const args = [
         expectedId,
         ...versions,
@@ -94,9 +153,24 @@ export class RedisProtocol {
         String(t.length),
         String(d.length),
         derived?.since || '0',
+        lock?.token ?? '',
       ];
       return Number(await this.#store.eval(CAS_WRITE, keys, args));
     }
+    const written = await this.#clusterWrite(ek, raw, px, expectedId, versions, t, derived);
+    if (lock !== undefined) this.unlock(lock.key, lock.token);
+    return written;
+  }
+
+  async #clusterWrite(
+    ek: string,
+    raw: string,
+    px: number,
+    expectedId: string,
+    versions: string[],
+    t: readonly string[],
+    derived: { tags: readonly string[]; since: string } | undefined,
+  ): Promise<number> {
     // Derived tags need the one clock of a standalone server; callers never send them here.
     if (derived !== undefined && derived.tags.length > 0) return -1;
     const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
@@ -148,19 +222,31 @@ export class RedisProtocol {
     }
   }
 
-  /** New random version per tag, then deletes the tag sets' members. */
-  async invalidateTags(tags: string[]): Promise<boolean> {
+  /**
+   * New random version per tag, then deletes the tag sets' members. On a standalone server one
+   * script does it all and also publishes `bus` when given; on a cluster the members are unlinked
+   * by separate commands and `bus` is ignored (the caller publishes).
+   */
+  async invalidateTags(tags: string[], bus?: Publication): Promise<boolean> {
     if (!this.#guard.available()) return false;
-    const call = (ts: string[]) =>
+    const call = (ts: string[], here: boolean) =>
       this.#store.eval(
         INVALIDATE_TAGS,
         [...ts.map((t) => this.#keys.tagVersion(t)), ...ts.map((t) => this.#keys.tagSet(t))],
-        [this.#nonce(), String(this.#versionTtl)],
+        [
+          this.#nonce(),
+          String(this.#versionTtl),
+          here ? '1' : '',
+          bus?.channel ?? '',
+          here ? (bus?.message ?? '') : '',
+        ],
       );
     try {
-      const members = await this.#guard.run(() =>
-        this.#store.cluster ? Promise.all(tags.map((t) => call([t]))) : Promise.all([call(tags)]),
-      );
+      if (!this.#store.cluster) {
+        await this.#guard.run(() => call(tags, true));
+        return true;
+      }
+      const members = await this.#guard.run(() => Promise.all(tags.map((t) => call([t], false))));
       const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
       // One deadline per chunk: a big tag must not look like a slow Redis.
       const chunks: string[][] = [];
