@@ -149,3 +149,19 @@ test('after SCRIPT FLUSH each script is sent once with EVAL (NOSCRIPT), then EVA
   expect(again.sent).toEqual(['GET', 'EVALSHA', 'EVALSHA']);
   expect(await cache.get('k')).toBe(2);
 });
+
+test('a writeThrough sends two scripts: its snapshot before the write, its commit after', async () => {
+  const cache = make({ name: 'through' });
+  const opts = {
+    invalidate: ['lists'],
+    refresh: [{ key: 'page', tags: ['lists'], update: (l: number[], r: number) => [r, ...l] }],
+    set: [{ key: 'item', tags: ['items'], value: (r: number) => r }],
+  };
+  await cache.writeThrough(async () => 0, opts); // loads the scripts
+  await cache.getOrSet('page', async () => [1], { tags: ['lists'] });
+  const wt = await commandsOf(() => cache.writeThrough(async () => 2, opts));
+  expect(wt.sent).toEqual(['EVALSHA', 'EVALSHA']);
+  expect(wt.inScripts).toContain('PUBLISH');
+  expect(await cache.get('page')).toEqual([2, 1]);
+  expect(await cache.get('item')).toBe(2);
+});

@@ -10,6 +10,8 @@ import {
   SET_TAGGED,
   SNAPSHOT,
   TAG_REGISTER,
+  THROUGH_COMMIT,
+  THROUGH_SNAPSHOT,
   UNLOCK,
 } from './scripts';
 import type { Store } from './store';
@@ -24,6 +26,26 @@ export type Snapshot = { locked: boolean; raw: string | null; versions: string[]
 export type Publication = { channel: string; message: string };
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** What a write-through saw before its write: see THROUGH_SNAPSHOT. */
+export type ThroughSnapshot = {
+  since: string;
+  epoch: string;
+  /** Per entry: the whole raw entry (`whole`) or its write id; null when absent. */
+  entries: Array<string | null>;
+  versions: Map<string, string>;
+};
+
+/** One entry at the end of a write-through: a new value to store if the guard holds, or none. */
+export type ThroughEntry = {
+  lk: string;
+  expectedId: string;
+  value: { raw: string; px: number } | undefined;
+  /** The tags it is stored with and their versions in the snapshot. */
+  tags: ReadonlyArray<{ tag: string; version: string }>;
+  /** Tags derived from the new value, checked against the snapshot's clock. */
+  derived: readonly string[];
+};
 
 /**
  * The Redis side of the cache's consistency protocol: versioned writes of loads, tagged
@@ -196,6 +218,94 @@ export class RedisProtocol {
     return -1;
   }
 
+  /**
+   * The snapshot of a write-through (standalone only), taken before its write runs: the
+   * entries (`whole`: the value to recompute from; else only the write id), the epoch, the
+   * versions of `tags` and, when `clock`, the server time. Not guarded: callers wrap it.
+   */
+  async throughSnapshot(
+    entries: ReadonlyArray<{ lk: string; whole: boolean }>,
+    tags: readonly string[],
+    clock: boolean,
+  ): Promise<ThroughSnapshot> {
+    const r = (await this.#store.eval(
+      THROUGH_SNAPSHOT,
+      [
+        this.#keys.epoch,
+        ...entries.map((e) => this.#keys.entry(e.lk)),
+        ...tags.map((t) => this.#keys.tagVersion(t)),
+      ],
+      [clock ? '1' : '', ...entries.map((e) => (e.whole ? '1' : ''))],
+    )) as unknown[];
+    const versions = new Map<string, string>();
+    tags.forEach((t, i) => {
+      versions.set(t, str(r[2 + entries.length + i]) ?? '');
+    });
+    return {
+      since: str(r[0]) ?? '',
+      epoch: str(r[1]) ?? '',
+      entries: entries.map((_, i) => str(r[2 + i])),
+      versions,
+    };
+  }
+
+  /**
+   * The end of a write-through (standalone only), one THROUGH_COMMIT script: each entry's new
+   * value where its guard against `snap` holds, else a tombstone; this call's invalidation of
+   * `tags`; the bus message. Without a snapshot every entry gets a tombstone (plain
+   * invalidation). Returns, per entry, whether its new value was stored. Not guarded.
+   */
+  async throughCommit(
+    snap: ThroughSnapshot | undefined,
+    entries: readonly ThroughEntry[],
+    tags: readonly string[],
+    bus: Publication | undefined,
+  ): Promise<boolean[]> {
+    const keys = [this.#keys.epoch];
+    const index = new Map<string, number>();
+    // KEYS[i] as a 1-based index, each key once.
+    const at = (k: string): string => {
+      let i = index.get(k);
+      if (i === undefined) {
+        i = keys.push(k);
+        index.set(k, i);
+      }
+      return String(i);
+    };
+    const now = Date.now();
+    const args = [
+      snap?.epoch ?? '',
+      snap?.since || '0',
+      this.#nonce(),
+      String(this.#versionTtl),
+      String(this.#tombTtl),
+      bus?.channel ?? '',
+      bus?.message ?? '',
+      String(entries.length),
+      String(tags.length),
+    ];
+    for (const e of entries) {
+      const checked = snap !== undefined && e.value !== undefined;
+      args.push(
+        at(this.#keys.entry(e.lk)),
+        e.expectedId,
+        e.value?.raw ?? '',
+        String(e.value?.px ?? 1),
+        this.#tombstone(now),
+        checked ? '1' : '',
+        String(checked ? e.tags.length : 0),
+        String(checked ? e.derived.length : 0),
+      );
+      if (!checked) continue;
+      for (const t of e.tags)
+        args.push(at(this.#keys.tagVersion(t.tag)), t.version, at(this.#keys.tagSet(t.tag)));
+      for (const t of e.derived) args.push(at(this.#keys.tagVersion(t)), at(this.#keys.tagSet(t)));
+    }
+    for (const t of tags) args.push(at(this.#keys.tagVersion(t)), at(this.#keys.tagSet(t)));
+    const r = (await this.#store.eval(THROUGH_COMMIT, keys, args)) as unknown[];
+    return entries.map((_, i) => Number(r[i]) === 1);
+  }
+
   /** Releases a lock we own, in the background. */
   unlock(lockKey: string, token: string): void {
     this.#guard.run(() => this.#store.eval(UNLOCK, [lockKey], [token])).catch((err) => this.#onError(err));
@@ -205,14 +315,11 @@ export class RedisProtocol {
   async deleteKeys(lks: string[]): Promise<boolean> {
     if (!this.#guard.available()) return false;
     const now = Date.now();
-    const items = lks.map((lk) => {
-      const id = `d${(this.#seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-      return {
-        key: this.#keys.entry(lk),
-        value: encodeEntry(id, now, now, now, 'T', '-', undefined, ''),
-        px: this.#tombTtl,
-      };
-    });
+    const items = lks.map((lk) => ({
+      key: this.#keys.entry(lk),
+      value: this.#tombstone(now),
+      px: this.#tombTtl,
+    }));
     try {
       await this.#guard.run(() => this.#store.setMany(items));
       return true;
@@ -270,6 +377,12 @@ export class RedisProtocol {
       this.#onError(err);
       return false;
     }
+  }
+
+  /** A tombstone: an entry with a new write id that reads as a miss. */
+  #tombstone(now: number): string {
+    const id = `d${(this.#seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    return encodeEntry(id, now, now, now, 'T', '-', undefined, '');
   }
 
   #nonce(): string {

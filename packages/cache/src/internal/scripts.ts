@@ -166,6 +166,123 @@ if ARGV[5] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[5]) end
 return #out
 `);
 
+/**
+ * What a write-through (`Cache.writeThrough`) reads before its write runs: the server clock
+ * (when a new value will have derived tags), the namespace epoch, each entry — whole when it
+ * is to be recomputed from its cached value, else only its write id — and the version of every
+ * tag the new values will carry. An entry holding another Redis type reads as '?' (not ours).
+ * KEYS: epoch, entry×E, tagVersion×V.
+ * ARGV: '1' = read the server time, then per entry '1' = the whole entry, '' = its write id.
+ * Returns { time in µs or '', epoch or nil, entry or id or nil ×E, version or nil ×V }.
+ */
+export const THROUGH_SNAPSHOT = script(`
+local since = ''
+if ARGV[1] == '1' then
+  local t = redis.call('TIME')
+  since = t[1] .. string.format('%06d', tonumber(t[2]))
+end
+local out = { since, redis.call('GET', KEYS[1]) }
+local e = #ARGV - 1
+for i = 1, e do
+  local cur = redis.pcall('GET', KEYS[1 + i])
+  if type(cur) == 'table' then cur = '?' end
+  if cur and ARGV[1 + i] ~= '1' then cur = string.match(cur, '^m1|([^|]*)|') or '?' end
+  out[#out + 1] = cur
+end
+for i = 2 + e, #KEYS do out[#out + 1] = redis.call('GET', KEYS[i]) end
+return out
+`);
+
+/**
+ * The end of a write-through, atomically, once the write has run:
+ * 1. For each entry with a new value, the guard, read before anything below changes: the
+ *    namespace epoch, the entry's write id and the versions of its tags must be what the
+ *    snapshot taken before the write saw, and none of the tags derived from the new value may
+ *    have been invalidated at or after the snapshot's clock. A cached value recomputed from an
+ *    entry that was replaced or invalidated meanwhile, or a value another write has overtaken,
+ *    is never stored. The entry's id covers every tag it was cached with: invalidating any of
+ *    them deletes it.
+ * 2. This call's own invalidation, as INVALIDATE_TAGS (new versions, members unlinked).
+ * 3. Each entry gets its new value (registered in its tag sets) when its guard held, otherwise
+ *    a tombstone: a new write id either way, so loads that started before cannot write back.
+ * 4. The bus message, so other processes drop their L1 copies of the entries and the tags.
+ * KEYS: epoch, then entries, tag versions and tag sets, each once (ARGV refers to them by index).
+ * ARGV: epoch, since, nonce, version px, tombstone px, bus channel, bus message ('' = none),
+ * entries E, tags I; per entry: entry index, expectedId, value, px, tombstone, checked ('1' =
+ * store the value if the guard holds, '' = tombstone), s, d, then (version index, snapshot
+ * version, set index)×s for its tags, (version index, set index)×d for its derived tags; per
+ * invalidated tag: version index, set index.
+ * Returns one 1 (stored) or 0 (tombstone) per entry.
+ */
+export const THROUGH_COMMIT = script(`
+if redis.replicate_commands then redis.replicate_commands() end
+local function idOf(k)
+  local cur = redis.pcall('GET', k)
+  if type(cur) == 'table' then return '?' end
+  if not cur then return '' end
+  return string.match(cur, '^m1|([^|]*)|') or '?'
+end
+local epochOk = (redis.call('GET', KEYS[1]) or '') == ARGV[1]
+local since = tonumber(ARGV[2])
+local E = tonumber(ARGV[8])
+local I = tonumber(ARGV[9])
+local a = 10
+local entries = {}
+for e = 1, E do
+  local x = { key = KEYS[tonumber(ARGV[a])], value = ARGV[a + 2], px = tonumber(ARGV[a + 3]), tomb = ARGV[a + 4], sets = {} }
+  local ok = ARGV[a + 5] == '1' and epochOk and idOf(x.key) == ARGV[a + 1]
+  local s = tonumber(ARGV[a + 6])
+  local d = tonumber(ARGV[a + 7])
+  a = a + 8
+  for i = 1, s do
+    if ok and (redis.call('GET', KEYS[tonumber(ARGV[a])]) or '') ~= ARGV[a + 1] then ok = false end
+    x.sets[#x.sets + 1] = KEYS[tonumber(ARGV[a + 2])]
+    a = a + 3
+  end
+  for i = 1, d do
+    if ok then
+      local v = redis.call('GET', KEYS[tonumber(ARGV[a])])
+      if v and tonumber(string.match(v, '^(%d+):') or '0') >= since then ok = false end
+    end
+    x.sets[#x.sets + 1] = KEYS[tonumber(ARGV[a + 1])]
+    a = a + 2
+  end
+  x.ok = ok
+  entries[e] = x
+end
+local t = redis.call('TIME')
+local version = t[1] .. string.format('%06d', tonumber(t[2])) .. ':' .. ARGV[3]
+local vpx = tonumber(ARGV[4])
+local out = {}
+for i = 1, I do
+  redis.call('SET', KEYS[tonumber(ARGV[a])], version, 'PX', vpx)
+  local set = KEYS[tonumber(ARGV[a + 1])]
+  local m = redis.call('SMEMBERS', set)
+  for j = 1, #m do out[#out + 1] = m[j] end
+  redis.call('DEL', set)
+  a = a + 2
+end
+${UNLINK_ALL}
+local tpx = tonumber(ARGV[5])
+local stored = {}
+for e = 1, E do
+  local x = entries[e]
+  if x.ok then
+    redis.call('SET', x.key, x.value, 'PX', x.px)
+    for _, set in ipairs(x.sets) do
+      redis.call('SADD', set, x.key)
+      if redis.call('PTTL', set) < x.px then redis.call('PEXPIRE', set, x.px) end
+    end
+    stored[e] = 1
+  else
+    redis.call('SET', x.key, x.tomb, 'PX', tpx)
+    stored[e] = 0
+  end
+end
+if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[6], ARGV[7]) end
+return stored
+`);
+
 /** Releases a lock only if we still own it. KEYS: lock. ARGV: token. */
 export const UNLOCK = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
