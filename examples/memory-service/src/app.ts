@@ -1,4 +1,5 @@
-import type { Cache } from '@mem0-stack/cache';
+import { randomUUID } from 'node:crypto';
+import type { Cache, WriteThroughOptions } from '@mem0-stack/cache';
 import { AppError, errorHandler, NotFoundError, notFoundHandler } from '@mem0-stack/errors';
 import { type Logger, requestLogger, timed } from '@mem0-stack/logging';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -11,7 +12,13 @@ import {
 } from './cacheTags';
 import type { ServiceConfig } from './config';
 import type { Inflight } from './inflight';
-import type { Memory, MemoryRepository, SearchPlan } from './memoryRepository';
+import {
+  type Memory,
+  type MemoryPage,
+  type MemoryRepository,
+  type SearchPlan,
+  withNewMemory,
+} from './memoryRepository';
 import { selectFields, sendJson } from './sendJson';
 import { createValidators } from './validation';
 
@@ -70,6 +77,32 @@ export function createApp(deps: AppDeps): express.Express {
       },
     ).catch(() => {});
   };
+
+  // A write whose result keeps some cached entries fresh (see cache.writeThrough). The database
+  // write decides the response: a cache failure after it (a bug; Redis trouble never throws)
+  // is logged, and one before it (the cache closed) runs the write uncached.
+  const writeThrough = async <R>(write: () => Promise<R>, o: WriteThroughOptions<R>): Promise<R> => {
+    if (!cache) return write();
+    let done: { value: R } | undefined;
+    let wrote = false;
+    try {
+      return await cache.writeThrough(async () => {
+        wrote = true;
+        const value = await write();
+        done = { value };
+        return value;
+      }, o);
+    } catch (err) {
+      if (done !== undefined) {
+        logger.warn('cache.write_through_failed', { 'error.message': (err as Error)?.message });
+        return done.value;
+      }
+      if (!wrote) return write();
+      throw err;
+    }
+  };
+  const listKey = (userId: string, limit: number, cursor = '') => `list:${userId}:${limit}:${cursor}`;
+  const pageTags = (p: MemoryPage) => itemTags(p.items);
 
   // A search's lexemes depend only on its text: ask PostgreSQL once per distinct query.
   const plans = new Map<string, Promise<SearchPlan>>();
@@ -147,8 +180,27 @@ export function createApp(deps: AppDeps): express.Express {
     body,
     track(async (req: Request, res: Response) => {
       const input = v.createBody(req.body);
-      const { memory, lexemes } = await repo.create(input.user_id, input.content, input.metadata ?? {});
-      await invalidate(createdTags(memory.user_id, lexemes));
+      const u = input.user_id;
+      // Known before the insert, so the new memory can be written through to its entry.
+      const id = randomUUID();
+      const limit = config.defaultPageSize;
+      type Created = Awaited<ReturnType<MemoryRepository['create']>>;
+      // The first page at the default size gets the new memory instead of being dropped. The
+      // user's other pages keep today's invalidation (u:<user>:list): an insert cannot change a
+      // cursor page only while every insert sorts above its cursor, and created_at is the
+      // insert's clock, so a slow insert committing after newer rows can land on any page.
+      const { memory } = await writeThrough(() => repo.create(u, input.content, input.metadata ?? {}, id), {
+        invalidate: (c: Created) => createdTags(u, c.lexemes),
+        refresh: [
+          {
+            key: listKey(u, limit),
+            tags: [tags.lists(u)],
+            tagsOf: pageTags,
+            update: (page: MemoryPage, c: Created) => withNewMemory(page, c.memory, limit),
+          },
+        ],
+        set: [{ key: `mem:${id}`, tags: [tags.memory(id)], ttl, value: (c: Created) => c.memory }],
+      });
       logger.event('memory.created', {
         'memory.id': memory.id,
         'user.id': memory.user_id,
@@ -165,10 +217,10 @@ export function createApp(deps: AppDeps): express.Express {
       const q = v.listQuery(req.query);
       // Tagged with its memories too: editing or deleting one drops only the pages that hold it.
       const page = await cached(
-        `list:${q.userId}:${q.limit}:${q.cursor ?? ''}`,
+        listKey(q.userId, q.limit, q.cursor),
         [tags.lists(q.userId)],
         () => repo.list(q.userId, q.limit, q.after),
-        (p) => itemTags(p.items),
+        pageTags,
       );
       const out = q.fields ? { ...page, items: page.items.map((m) => selectFields(m, q.fields)) } : page;
       await sendJson(req, res, 200, out, { ...send, etag: true });
@@ -209,9 +261,13 @@ export function createApp(deps: AppDeps): express.Express {
     track(async (req: Request, res: Response) => {
       const id = v.id(req.params.id as string);
       const patch = v.patchBody(req.body);
-      const memory = await repo.update(id, patch);
+      // The updated memory replaces its own entry; the pages and searches holding it are dropped.
+      const memory = await writeThrough(() => repo.update(id, patch), {
+        invalidate: (m: Memory | undefined) =>
+          m ? changedTags(m.user_id, id, { contentChanged: patch.content !== undefined }) : [],
+        set: [{ key: `mem:${id}`, tags: [tags.memory(id)], ttl, value: (m: Memory | undefined) => m }],
+      });
       if (!memory) throw memoryNotFound(id);
-      await invalidate(changedTags(memory.user_id, id, { contentChanged: patch.content !== undefined }));
       logger.event('memory.updated', {
         'memory.id': id,
         'user.id': memory.user_id,

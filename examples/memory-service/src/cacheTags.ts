@@ -4,6 +4,7 @@ import type { SearchPlan } from './memoryRepository';
  * Cache tags of the memory service. Every write invalidates only what it can change:
  * - POST: the user's lists, the user's searches sharing a lexeme with the new content, and the
  *   user's searches that any content can change (negations); a big content: all the searches.
+ *   The first page at the default size is not dropped but recomputed (write-through, app.ts).
  * - PATCH / DELETE: the memory and every cached list page or search result that holds it (those
  *   carry a tag per memory they contain, see `itemTags`); a new content also all the user's
  *   searches, which it may now match. Lists are ordered by creation, so an edit or a delete

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { QueryResultRow } from 'pg';
 
 /** A stored memory as the API returns it. */
@@ -30,7 +31,7 @@ const COLUMNS = `id, user_id, content, metadata,
 
 /** Every statement the service runs, by prepared-statement name (the EXPLAIN test walks them). */
 export const statements = {
-  insert: `INSERT INTO memories (user_id, content, metadata) VALUES ($1, $2, $3)
+  insert: `INSERT INTO memories (user_id, content, metadata, id) VALUES ($1, $2, $3, $4)
     RETURNING ${COLUMNS}, tsvector_to_array(content_tsv) AS lexemes`,
   get: `SELECT ${COLUMNS} FROM memories WHERE id = $1`,
   listFirst: `SELECT ${COLUMNS} FROM memories WHERE user_id = $1 ORDER BY memories.created_at DESC, memories.id DESC LIMIT $2`,
@@ -112,6 +113,45 @@ export function decodeCursor(raw: string): Cursor | undefined {
   }
 }
 
+// The list order (ORDER BY created_at DESC, id DESC): created_at is a fixed-width microsecond
+// UTC string and id a lower-case UUID, so string order is PostgreSQL's timestamptz/uuid order.
+function newestFirst(a: Memory, b: Memory): number {
+  if (a.created_at !== b.created_at) return a.created_at < b.created_at ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
+/**
+ * The page `repo.list` returns from the first `limit + 1` rows of its query: `limit` items, and a
+ * cursor to the last one when the extra row says a next page exists.
+ */
+function pageOf(rows: Memory[], limit: number, more: boolean): MemoryPage {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    next_cursor:
+      (more || rows.length > limit) && last
+        ? encodeCursor({ createdAt: last.created_at, id: last.id })
+        : null,
+  };
+}
+
+/**
+ * The first page of a user's list once `memory` is inserted, as `repo.list(user, limit)` would
+ * return it: the memory at its sort position (not blindly on top: concurrent inserts can commit
+ * out of created_at order), trimmed to `limit`, `next_cursor` recomputed. Undefined when `page`
+ * is not a first page of that size or already holds the memory (then it is dropped, not patched).
+ * @example const next = withNewMemory(cachedPage, created.memory, 20);
+ */
+export function withNewMemory(page: MemoryPage, memory: Memory, limit: number): MemoryPage | undefined {
+  const items = page?.items;
+  if (!Array.isArray(items) || items.length > limit || (page.next_cursor !== null && items.length < limit))
+    return undefined;
+  if (items.some((m) => m.id === memory.id)) return undefined;
+  // A next page existed before, so one still does; otherwise the new row may have made one.
+  return pageOf([...items, memory].sort(newestFirst), limit, page.next_cursor !== null);
+}
+
 /** True for a syntactically valid UUID (checked before it reaches PostgreSQL). */
 export function isUuid(s: string): boolean {
   return UUID.test(s);
@@ -126,16 +166,20 @@ export type MemoryRepository = ReturnType<typeof createMemoryRepository>;
  */
 export function createMemoryRepository(db: Queryable) {
   return {
-    /** Inserts; also returns the content's lexemes (which cached searches it may change). */
+    /**
+     * Inserts; also returns the content's lexemes (which cached searches it may change). The id
+     * may come from the caller, who then knows it before the row exists (to cache it).
+     */
     async create(
       userId: string,
       content: string,
       metadata: Record<string, unknown>,
+      id: string = randomUUID(),
     ): Promise<{ memory: Memory; lexemes: string[] }> {
       const r = await db.query<Memory & { lexemes: string[] }>({
         name: 'mem_insert',
         text: statements.insert,
-        values: [userId, content, metadata],
+        values: [userId, content, metadata, id],
       });
       const { lexemes, ...memory } = r.rows[0] as Memory & { lexemes: string[] };
       return { memory, lexemes };
@@ -165,13 +209,7 @@ export function createMemoryRepository(db: Queryable) {
             text: statements.listFirst,
             values: [userId, limit + 1],
           });
-      const items = r.rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return {
-        items,
-        next_cursor:
-          r.rows.length > limit && last ? encodeCursor({ createdAt: last.created_at, id: last.id }) : null,
-      };
+      return pageOf(r.rows, limit, false);
     },
     async search(userId: string, q: string, limit: number): Promise<Memory[]> {
       const r = await db.query<Memory>({

@@ -173,3 +173,134 @@ test('MEM0_CACHE=off: every read goes to PostgreSQL and stats say the cache is o
   expect(stats.json.cache).toEqual({ enabled: false });
   expect(stats.json.db.queries).toBe(off.svc.database.queryCount());
 });
+
+describe('write-through: a write keeps the entries it changes fresh instead of dropping them', () => {
+  /** The same request through the cache-off service: what the database says. */
+  const truth = async (path: string) => (await call(off.svc.url, 'GET', path)).json;
+
+  test('after a POST the first page is a cache hit equal to the database (items, order, next_cursor)', async () => {
+    const base = on.svc.url;
+    const user = uniqueUser('wt-list');
+    for (let i = 0; i < 21; i++) await create(base, user, `note number ${i}`);
+    const list = `/v1/memories?user_id=${user}`; // the default page size
+    const explicit = `/v1/memories?user_id=${user}&limit=20`; // the same entry
+    const small = `/v1/memories?user_id=${user}&limit=2`; // another size: invalidated as before
+    for (const p of [list, small]) await call(base, 'GET', p);
+    const first = await call(base, 'GET', list);
+    expect(first.json.next_cursor).not.toBeNull();
+    const second = await call(base, 'GET', `/v1/memories?user_id=${user}&cursor=${first.json.next_cursor}`);
+
+    const created = await create(base, user, 'the newest note');
+    const q0 = on.svc.database.queryCount();
+    const hits = on.svc.cache?.stats().hits ?? 0;
+    const after = await call(base, 'GET', list);
+    expect(on.svc.database.queryCount()).toBe(q0);
+    expect(on.svc.cache?.stats().hits).toBe(hits + 1);
+    expect(after.json).toEqual(await truth(list));
+    expect(after.json.items[0].id).toBe(created.id);
+    expect(after.json.items).toHaveLength(20);
+    expect(after.json.next_cursor).not.toBe(first.json.next_cursor); // the old 20th moved to page 2
+    expect((await call(base, 'GET', explicit)).json).toEqual(after.json);
+    expect(on.svc.database.queryCount()).toBe(q0);
+    // Other page sizes and cursor pages are recomputed, and match the database too.
+    expect((await call(base, 'GET', small)).json).toEqual(await truth(small));
+    expect(on.svc.database.queryCount()).toBe(q0 + 1);
+    const page2 = `/v1/memories?user_id=${user}&cursor=${after.json.next_cursor}`;
+    expect((await call(base, 'GET', page2)).json).toEqual(await truth(page2));
+    expect(second.json.items).toHaveLength(1);
+
+    // The new memory itself was written through: a hit.
+    const item = await call(base, 'GET', `/v1/memories/${created.id}`);
+    expect(item.json).toEqual(await truth(`/v1/memories/${created.id}`));
+    expect(on.svc.database.queryCount()).toBe(q0 + 2);
+  });
+
+  test('a first page with room left, and the first memory of a new user', async () => {
+    const base = on.svc.url;
+    const user = uniqueUser('wt-room');
+    const list = `/v1/memories?user_id=${user}`;
+    expect((await call(base, 'GET', list)).json).toEqual({ items: [], next_cursor: null });
+    await create(base, user, 'first');
+    await create(base, user, 'second');
+    const q0 = on.svc.database.queryCount();
+    const r = await call(base, 'GET', list);
+    expect(on.svc.database.queryCount()).toBe(q0);
+    expect(r.json).toEqual(await truth(list));
+    expect(r.json.items.map((m: { content: string }) => m.content)).toEqual(['second', 'first']);
+    expect(r.json.next_cursor).toBeNull();
+  });
+
+  test('concurrent POSTs (and reads) for one user on two instances never leave a stale first page', async () => {
+    const other = await startTestService({ MEM0_CACHE_PREFIX: on.config.cachePrefix });
+    try {
+      const bases = [on.svc.url, other.svc.url];
+      const user = uniqueUser('wt-race');
+      const list = `/v1/memories?user_id=${user}`;
+      for (let i = 0; i < 18; i++) await create(on.svc.url, user, `seed ${i}`);
+      for (let round = 0; round < 5; round++) {
+        await Promise.all(bases.map((b) => call(b, 'GET', list)));
+        await Promise.all(
+          Array.from({ length: 12 }, (_, i) =>
+            i % 3 === 2
+              ? call(bases[i % 2] as string, 'GET', list)
+              : create(bases[i % 2] as string, user, `round ${round} post ${i}`),
+          ),
+        );
+        const want = await truth(list);
+        // Both instances: their L1, and Redis behind it (the other instance's L1 copy is dropped
+        // by the bus message, which may still be in flight).
+        for (const b of bases) {
+          let got: unknown;
+          for (let t = 0; t < 50; t++) {
+            got = (await call(b, 'GET', list)).json;
+            if (JSON.stringify(got) === JSON.stringify(want)) break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          expect({ round, got }).toEqual({ round, got: want });
+        }
+      }
+      expect(on.svc.cache?.stats().writeThroughStored).toBeGreaterThan(0);
+    } finally {
+      await other.svc.close();
+    }
+  });
+
+  test('PATCH then GET by id is a hit with the new value', async () => {
+    const base = on.svc.url;
+    const user = uniqueUser('wt-patch');
+    const m = await create(base, user, 'tea in the morning');
+    const item = `/v1/memories/${m.id}`;
+    await call(base, 'GET', item);
+    const patched = await call(base, 'PATCH', item, { body: { metadata: { mood: 'calm' } } });
+    expect(patched.status).toBe(200);
+    const q0 = on.svc.database.queryCount();
+    const hits = on.svc.cache?.stats().hits ?? 0;
+    const r = await call(base, 'GET', item);
+    expect(on.svc.database.queryCount()).toBe(q0);
+    expect(on.svc.cache?.stats().hits).toBe(hits + 1);
+    expect(r.json).toEqual(patched.json);
+    expect(r.json).toEqual(await truth(item));
+    expect(r.json.metadata).toEqual({ mood: 'calm' });
+    // A PATCH of an unknown id is still a 404.
+    const missing = '00000000-0000-4000-8000-000000000000';
+    expect((await call(base, 'PATCH', `/v1/memories/${missing}`, { body: { metadata: {} } })).status).toBe(
+      404,
+    );
+    expect((await call(base, 'GET', `/v1/memories/${missing}`)).status).toBe(404);
+  });
+});
+
+test('a closed cache never fails a write: POST and PATCH run uncached and answer', async () => {
+  const closed = await startTestService();
+  try {
+    await closed.svc.cache?.close();
+    const base = closed.svc.url;
+    const user = uniqueUser('closed');
+    const m = await create(base, user, 'written without a cache');
+    const patched = await call(base, 'PATCH', `/v1/memories/${m.id}`, { body: { metadata: { a: 1 } } });
+    expect(patched.status).toBe(200);
+    expect((await call(off.svc.url, 'GET', `/v1/memories/${m.id}`)).json.metadata).toEqual({ a: 1 });
+  } finally {
+    await closed.svc.close();
+  }
+});

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createTestDatabase } from '@mem0-stack/testkit';
 import { Pool } from 'pg';
 import { userId } from '../src/dataset';
@@ -81,7 +82,7 @@ test.each([
 });
 
 test('the insert is a plain insert (no trigger or sub-plan scans)', async () => {
-  const plan = await explain(statements.insert, ['u', 'c', {}]);
+  const plan = await explain(statements.insert, ['u', 'c', {}, randomUUID()]);
   expect(plan[0]?.['Node Type']).toBe('ModifyTable');
   expect(plan.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
 });

@@ -8,7 +8,12 @@ import { Guard } from './internal/guard';
 import { KeySpace, limitKey } from './internal/keys';
 import { type L1Entry, Lru } from './internal/lru';
 import { PendingInvalidations } from './internal/pending';
-import { RedisProtocol } from './internal/redisProtocol';
+import {
+  RedisProtocol,
+  type Snapshot,
+  type ThroughEntry,
+  type ThroughSnapshot,
+} from './internal/redisProtocol';
 import { type RedisClientLike, type RedisClusterLike, Store } from './internal/store';
 import {
   markSpan,
@@ -31,6 +36,9 @@ import type {
   Loader,
   ReadOptions,
   WriteOptions,
+  WriteThroughOptions,
+  WriteThroughRefresh,
+  WriteThroughSet,
 } from './types';
 import { type Queryable, type QueryCache, type QueryCacheOptions, wrapQuery } from './wrapQuery';
 
@@ -106,6 +114,19 @@ type Resolved = {
 /** A value ready for Redis: the envelope, its TTL and its decoded header. */
 type Encoded = { raw: string; px: number; h: Header };
 
+/** One `refresh` or `set` entry of a writeThrough call, checked and with its tags resolved. */
+type ThroughSpec = {
+  key: string;
+  lk: string;
+  refresh: WriteThroughRefresh<unknown> | undefined;
+  set: WriteThroughSet<unknown> | undefined;
+  /** Options of the new value; `tags` cleaned once (they are also snapshotted). */
+  o: Resolved;
+};
+
+/** What writeThrough sends for one entry, and the L1 copy to keep if Redis stores it. */
+type ThroughCandidate = { entry: ThroughEntry; l1?: { h: Header; value: unknown; tags: string[] } };
+
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 // Stands for "GET answered WRONGTYPE": no real entry can equal it (ours start with `m1|`).
 const WRONG_TYPE = '\u0000wrongtype';
@@ -171,12 +192,15 @@ export class Cache {
   #replaying: Promise<void> | undefined;
   #warnedNotReady = false;
   #warnedClusterDerived = false;
+  #warnedClusterThrough = false;
   readonly #n = {
     loads: 0,
     loadErrors: 0,
     corrupt: 0,
     oversize: 0,
     writesRefused: 0,
+    writeThroughStored: 0,
+    writeThroughRefused: 0,
     invalidations: 0,
   };
 
@@ -589,10 +613,16 @@ export class Cache {
     this.#localInvalidate({ tags: list });
     this.#n.invalidations += list.length;
     recordInvalidation(this.name, 'tag', 'local', list.length);
-    const ok = await this.#proto.invalidateTags(list);
+    const m: BusMessage = { o: this.#origin, t: list };
+    // On a standalone server the invalidation script publishes the message itself.
+    const inScript = this.#publishOn && !this.#store.cluster;
+    const ok = await this.#proto.invalidateTags(
+      list,
+      inScript ? { channel: this.#keys.channel, message: JSON.stringify(m) } : undefined,
+    );
     this.#localInvalidate({ tags: list });
     if (!ok) this.#pending.addTags(list);
-    this.#publish({ o: this.#origin, t: list });
+    if (!ok || !inScript) this.#publish(m);
     return ok;
   }
 
@@ -612,6 +642,260 @@ export class Cache {
     if (!ok) this.#pending.addPrefix(prefix);
     this.#publish({ o: this.#origin, p: prefix });
     return ok;
+  }
+
+  // ---------------------------------------------------------------- write-through
+
+  /**
+   * Runs a write to the source of truth, then updates the cache in one step: invalidates
+   * `invalidate`, and instead of dropping them recomputes each `refresh` entry from its cached
+   * value and the write's result, and stores each `set` entry from the result. A new value is
+   * stored only if nothing else invalidated its tags or replaced the entry between a snapshot
+   * taken before the write and the store (this call's own invalidation aside); otherwise the
+   * entry is dropped — a miss later, never stale. If the write throws, the cache still drops the
+   * `refresh`/`set` entries and invalidates `invalidate` (when it is a list) and their tags, then
+   * the error is rethrown. Redis down: a plain invalidation, replayed when Redis returns. On a
+   * Redis Cluster: always a plain invalidation (one warning). Resolves to the write's result.
+   * @example
+   * const row = await cache.writeThrough(() => db.insertTodo(user, text), {
+   *   invalidate: [`todos:${user}`],
+   *   refresh: [{ key: `todos:${user}:first`, tags: [`todos:${user}`], update: (rows: Todo[], r: Todo) => [r, ...rows].slice(0, 20) }],
+   *   set: [{ key: `todo:${text}`, tags: [`todos:${user}`], value: (r: Todo) => r }],
+   * });
+   */
+  async writeThrough<R>(write: () => Promise<R> | R, options: WriteThroughOptions<R> = {}): Promise<R> {
+    this.#assertOpen();
+    if (typeof write !== 'function')
+      throw new CacheError('CACHE_CONFIG_INVALID', 'writeThrough: write must be a function');
+    const specs = this.#throughSpecs(options as WriteThroughOptions<unknown>);
+    const inv = options.invalidate;
+    const fixed = typeof inv === 'function' ? [] : (this.#cleanTags(inv ?? []) ?? []);
+    if (!this.#pending.empty && this.#guard.available()) this.#replay();
+    let snap: ThroughSnapshot | undefined;
+    const started = performance.now();
+    if (specs.length > 0 && this.#store.cluster) this.#warnClusterThrough();
+    else if (specs.length > 0 && this.#guard.available()) {
+      try {
+        snap = await this.#guard.run(() =>
+          this.#proto.throughSnapshot(
+            specs.map((x) => ({ lk: x.lk, whole: x.refresh !== undefined })),
+            [...new Set(specs.flatMap((x) => x.o.tags ?? []))],
+            specs.some((x) => (x.refresh ?? x.set)?.tagsOf !== undefined),
+          ),
+        );
+      } catch (err) {
+        this.#redisFailed(err);
+      }
+    }
+    // Their own tags too: a write that threw may still have committed.
+    const dropAll = () => [...new Set([...fixed, ...specs.flatMap((x) => x.o.tags ?? [])])];
+    let result: R;
+    try {
+      result = await write();
+    } catch (err) {
+      await this.#throughCommit(specs, dropAll(), undefined, []);
+      throw err;
+    }
+    let tags = fixed;
+    if (typeof inv === 'function') {
+      let list: unknown;
+      try {
+        list = inv(result);
+      } catch (err) {
+        list = err;
+      }
+      if (Array.isArray(list)) tags = this.#cleanTags(list) ?? [];
+      else {
+        // Which tags the write changed is unknown: drop what this call knows about.
+        this.#log(
+          'warn',
+          'cache: writeThrough invalidate() threw or returned no array; its entries and their tags are dropped',
+          list instanceof Error ? list : undefined,
+        );
+        tags = dropAll();
+        snap = undefined;
+      }
+    }
+    // As for loads: past the tombstone TTL a delete() made meanwhile may no longer be visible.
+    if (performance.now() - started >= this.#tombTtl) snap = undefined;
+    const now = Date.now();
+    const candidates =
+      snap === undefined ? [] : specs.map((x, i) => this.#throughCandidate(x, snap, i, result, now));
+    await this.#throughCommit(specs, tags, snap, candidates);
+    return result;
+  }
+
+  /** The `refresh` and `set` entries of a writeThrough call, checked (misuse throws). */
+  #throughSpecs(options: WriteThroughOptions<unknown>): ThroughSpec[] {
+    if (options === null || typeof options !== 'object')
+      throw new CacheError('CACHE_CONFIG_INVALID', 'writeThrough: options must be an object');
+    const out: ThroughSpec[] = [];
+    const seen = new Set<string>();
+    const add = (x: Omit<ThroughSpec, 'lk'>) => {
+      if (typeof x.key !== 'string') throw this.#badKey(x.key);
+      const lk = limitKey(x.key, this.#maxKey);
+      if (seen.has(lk))
+        throw new CacheError('CACHE_CONFIG_INVALID', `writeThrough: key "${x.key}" is given twice`);
+      seen.add(lk);
+      out.push({ ...x, lk });
+    };
+    const list = <T>(v: ReadonlyArray<T> | undefined, name: string): ReadonlyArray<T> => {
+      if (v === undefined) return [];
+      if (!Array.isArray(v))
+        throw new CacheError('CACHE_CONFIG_INVALID', `writeThrough: ${name} must be an array`);
+      return v;
+    };
+    list(options.refresh, 'refresh').forEach((r, i) => {
+      if (typeof r?.update !== 'function')
+        throw new CacheError('CACHE_CONFIG_INVALID', `writeThrough: refresh[${i}].update must be a function`);
+      add({ key: r.key, refresh: r, set: undefined, o: this.#resolve({ tags: r.tags }, r.serializer) });
+    });
+    list(options.set, 'set').forEach((x, i) => {
+      if (typeof x?.value !== 'function')
+        throw new CacheError('CACHE_CONFIG_INVALID', `writeThrough: set[${i}].value must be a function`);
+      add({ key: x.key, refresh: undefined, set: x, o: this.#resolve(x, x.serializer) });
+    });
+    return out;
+  }
+
+  /**
+   * The new value of one entry and what guards it: the snapshot's write id and tag versions,
+   * and the tags derived from the value. No value (only a tombstone) when there is nothing fresh
+   * to recompute from, a callback says so or throws, or the value cannot be cached.
+   */
+  #throughCandidate(
+    x: ThroughSpec,
+    snap: ThroughSnapshot,
+    i: number,
+    result: unknown,
+    now: number,
+  ): ThroughCandidate {
+    const none: ThroughCandidate = {
+      entry: { lk: x.lk, expectedId: '', value: undefined, tags: [], derived: [] },
+    };
+    const seen = snap.entries[i] ?? null;
+    let value: unknown;
+    let o = x.o;
+    let base: Header | undefined;
+    try {
+      if (x.refresh !== undefined) {
+        if (seen === null) return none;
+        const d = this.#decode(x.lk, seen, x.refresh.serializer, x.refresh.validate);
+        if (d === undefined || d === 'corrupt' || d.h.kind !== 'v' || now >= d.h.fresh) return none;
+        const serializer = this.#serializerOf(d.h.codec, x.refresh.serializer);
+        if (serializer === undefined) return none;
+        o = { ...o, serializer, codec: d.h.codec };
+        base = d.h;
+        value = x.refresh.update(d.value as never, result);
+      } else if (x.set !== undefined) {
+        value = x.set.value(result);
+      }
+    } catch (err) {
+      this.#log('warn', 'cache: a writeThrough callback threw; the entry is dropped', err, x.key);
+      return none;
+    }
+    if (value === undefined) return none;
+    const derived = this.#derivedTags(x.refresh ?? x.set, value, x.key);
+    if (derived === null) return none;
+    const fixed = o.tags ?? [];
+    const own = derived.filter((t) => !fixed.includes(t));
+    const tags = [...fixed, ...own];
+    let enc: Encoded | undefined;
+    if (base === undefined) enc = this.#encode(value, { ...o, tags }, now, undefined);
+    else {
+      // A refresh keeps the expiry of the value it was computed from.
+      const payload = this.#payload(value, o.serializer);
+      if (payload === undefined) return none;
+      const id = this.#newId();
+      const raw = encodeEntry(id, base.fresh, base.stale, base.grace, 'v', o.codec, tags, payload);
+      const h: Header = { ...base, id, kind: 'v', codec: o.codec, tagsJson: '', payload };
+      enc = { raw, px: Math.max(1, base.grace - now), h };
+    }
+    if (enc === undefined) return none;
+    return {
+      entry: {
+        lk: x.lk,
+        expectedId: base?.id ?? seen ?? '',
+        value: { raw: enc.raw, px: enc.px },
+        tags: fixed.map((tag) => ({ tag, version: snap.versions.get(tag) ?? '' })),
+        derived: own,
+      },
+      l1: { h: enc.h, value, tags },
+    };
+  }
+
+  /**
+   * The end of writeThrough: on a standalone server one script stores the candidates whose guard
+   * holds, tombstones the other entries, invalidates `tags` and publishes. Without a snapshot,
+   * or on a cluster, it is a plain invalidation; Redis unreachable: kept and replayed.
+   */
+  async #throughCommit(
+    specs: readonly ThroughSpec[],
+    tags: string[],
+    snap: ThroughSnapshot | undefined,
+    candidates: readonly ThroughCandidate[],
+  ): Promise<void> {
+    const lks = specs.map((x) => x.lk);
+    if (lks.length === 0 && tags.length === 0) return;
+    this.#localInvalidate({ keys: lks, tags });
+    if (tags.length > 0) {
+      this.#n.invalidations += tags.length;
+      recordInvalidation(this.name, 'tag', 'local', tags.length);
+    }
+    const m: BusMessage = { o: this.#origin };
+    if (lks.length > 0) m.k = lks;
+    if (tags.length > 0) m.t = tags;
+    let stored: boolean[] | undefined;
+    if (this.#store.cluster) {
+      const tagsOk = tags.length === 0 || (await this.#proto.invalidateTags(tags));
+      const keysOk = lks.length === 0 || (await this.#proto.deleteKeys(lks));
+      if (!tagsOk) this.#pending.addTags(tags);
+      if (!keysOk) this.#pending.addKeys(lks);
+      stored = lks.map(() => false);
+      this.#publish(m);
+    } else if (this.#guard.available()) {
+      const entries = specs.map(
+        (x, i) =>
+          candidates[i]?.entry ?? { lk: x.lk, expectedId: '', value: undefined, tags: [], derived: [] },
+      );
+      const bus = this.#publishOn ? { channel: this.#keys.channel, message: JSON.stringify(m) } : undefined;
+      try {
+        stored = await this.#guard.run(() => this.#proto.throughCommit(snap, entries, tags, bus));
+      } catch (err) {
+        this.#redisFailed(err);
+      }
+    }
+    // Again after Redis: calls made meanwhile may have copied an old value into L1 or joined a load.
+    this.#localInvalidate({ keys: lks, tags });
+    if (stored === undefined) {
+      this.#pending.addTags(tags);
+      this.#pending.addKeys(lks);
+      this.#publish(m);
+    }
+    let dropped = 0;
+    lks.forEach((lk, i) => {
+      const c = candidates[i];
+      const ok = stored?.[i] === true;
+      if (c?.entry.value !== undefined) {
+        if (ok) this.#n.writeThroughStored++;
+        else this.#n.writeThroughRefused++;
+      }
+      if (ok && c?.l1 !== undefined) this.#fillL1(lk, c.l1.h, c.l1.value, c.l1.tags, this.#gen);
+      else dropped++;
+    });
+    if (dropped > 0) {
+      this.#n.invalidations += dropped;
+      recordInvalidation(this.name, 'key', 'local', dropped);
+    }
+  }
+
+  #warnClusterThrough(): void {
+    if (this.#warnedClusterThrough) return;
+    this.#warnedClusterThrough = true;
+    this.#log(
+      'warn',
+      'cache: writeThrough needs a standalone Redis; on a cluster its entries are invalidated instead',
+    );
   }
 
   // ---------------------------------------------------------------- misc
@@ -747,19 +1031,16 @@ export class Cache {
     const useLock = this.#lockOn && options?.lock !== false;
     const token = useLock ? `${this.#origin}.${(this.#lockSeq++).toString(36)}` : '';
     const lockKey = this.#keys.lock(lk);
-    // One tick: lock attempt, a re-read of the entry (someone may have just written it) and the
-    // versions the write will be checked against. node-redis sends them as one pipeline.
-    let snap: { locked: boolean; raw: string | null; versions: string[]; since: string };
+    // Lock attempt, a re-read of the entry (someone may have just written it) and the versions
+    // the write will be checked against: one script on a standalone server.
+    let snap: Snapshot;
     try {
-      snap = await this.#guard.run(async () => {
-        const [locked, raw, versions, since] = await Promise.all([
-          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(false),
-          this.#store.get(ek),
-          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          this.#clockFor(options),
-        ]);
-        return { locked, raw, versions: versions.map((v) => v ?? ''), since };
-      });
+      snap = await this.#guard.run(() =>
+        this.#proto.snapshot(lk, useLock ? { key: lockKey, token, px: this.#lockTtl } : undefined, o.tags, {
+          entry: true,
+          clock: this.#needsClock(options),
+        }),
+      );
     } catch (err) {
       this.#redisFailed(err);
       return this.#degraded(key, lk, loader, options, flight, err, graced, gracedValue);
@@ -813,21 +1094,31 @@ export class Cache {
     const now = Date.now();
     const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, now);
     let written = 0;
+    // The write script releases the lock too; whoever does not hand it over releases it here.
+    let handedOver = false;
     if (enc !== undefined && took < this.#tombTtl) {
       try {
-        written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(lk, enc.raw, enc.px, expectedId, snap.versions, o.tags, {
-            tags: derived,
-            since: snap.since,
-          }),
-        );
+        written = await this.#guard.run(() => {
+          handedOver = snap.locked;
+          return this.#proto.versionedWrite(
+            lk,
+            enc.raw,
+            enc.px,
+            expectedId,
+            snap.versions,
+            o.tags,
+            { tags: derived, since: snap.since },
+            snap.locked ? { key: lockKey, token } : undefined,
+          );
+        });
       } catch (err) {
         this.#redisFailed(err);
         written = 0;
+        handedOver = false;
       }
       if (written !== 1) this.#n.writesRefused++;
     }
-    if (snap.locked) this.#proto.unlock(lockKey, token);
+    if (snap.locked && !handedOver) this.#proto.unlock(lockKey, token);
     // A refused write means the entry was invalidated or replaced while we loaded: do not keep our copy.
     if (enc !== undefined && written !== -1) this.#fillL1(lk, enc.h, value, tags, flight.gen);
     return { value, result: 'miss', tier: 'l2' };
@@ -933,51 +1224,56 @@ export class Cache {
     const token = `${this.#origin}.${(this.#lockSeq++).toString(36)}`;
     const useLock = this.#lockOn && options?.lock !== false;
     const run = async () => {
-      const [locked, versions, since] = await this.#guard.run(() =>
-        Promise.all([
-          useLock ? this.#store.setNx(lockKey, token, this.#lockTtl) : Promise.resolve(true),
-          this.#store.mget([this.#keys.epoch, ...(o.tags ?? []).map((t) => this.#keys.tagVersion(t))]),
-          this.#clockFor(options),
-        ]),
+      const snap = await this.#guard.run(() =>
+        this.#proto.snapshot(lk, useLock ? { key: lockKey, token, px: this.#lockTtl } : undefined, o.tags, {
+          entry: false,
+          clock: this.#needsClock(options),
+        }),
       );
-      if (!locked) return;
-      try {
-        await refresh(versions, since);
-      } finally {
-        if (useLock) this.#proto.unlock(lockKey, token);
-      }
+      if (useLock && !snap.locked) return;
+      await refresh(snap.versions, snap.since, snap.locked);
     };
-    const refresh = async (versions: Array<string | null>, since: string) => {
-      const started = performance.now();
-      this.#n.loads++;
-      let value: unknown;
+    const refresh = async (versions: string[], since: string, locked: boolean) => {
+      let handedOver = false;
       try {
-        value = await loader({ key, stale: staleValue });
+        const started = performance.now();
+        this.#n.loads++;
+        let value: unknown;
+        try {
+          value = await loader({ key, stale: staleValue });
+        } catch (err) {
+          recordLoad(this.name, (performance.now() - started) / 1000, false);
+          this.#n.loadErrors++;
+          this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
+          return;
+        }
+        const took = performance.now() - started;
+        recordLoad(this.name, took / 1000, true);
+        const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, Date.now());
+        let written = 0;
+        if (enc !== undefined && took < this.#tombTtl) {
+          written = await this.#guard.run(() => {
+            handedOver = locked;
+            return this.#proto.versionedWrite(
+              lk,
+              enc.raw,
+              enc.px,
+              h.id,
+              versions,
+              o.tags,
+              { tags: derived, since },
+              locked ? { key: lockKey, token } : undefined,
+            );
+          });
+          if (written !== 1) this.#n.writesRefused++;
+        }
+        if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, tags, gen);
       } catch (err) {
-        recordLoad(this.name, (performance.now() - started) / 1000, false);
-        this.#n.loadErrors++;
-        this.#log('warn', 'cache background refresh failed; the stale value stays', err, key);
-        return;
+        handedOver = false;
+        throw err;
+      } finally {
+        if (locked && !handedOver) this.#proto.unlock(lockKey, token);
       }
-      const took = performance.now() - started;
-      recordLoad(this.name, took / 1000, true);
-      const { enc, tags, derived } = this.#encodeLoaded(value, o, options, key, Date.now());
-      let written = 0;
-      if (enc !== undefined && took < this.#tombTtl) {
-        written = await this.#guard.run(() =>
-          this.#proto.versionedWrite(
-            lk,
-            enc.raw,
-            enc.px,
-            h.id,
-            versions.map((v) => v ?? ''),
-            o.tags,
-            { tags: derived, since },
-          ),
-        );
-        if (written !== 1) this.#n.writesRefused++;
-      }
-      if (enc !== undefined && written === 1) this.#fillL1(lk, enc.h, value, tags, gen);
     };
     run()
       .catch((err) => this.#redisFailed(err))
@@ -1054,12 +1350,12 @@ export class Cache {
   }
 
   /**
-   * Read with a load's version snapshot when it has derived tags (`tagsOf`): the server clock.
+   * Whether a load's snapshot must read the server clock: when it has derived tags (`tagsOf`).
    * Their versions are unknown until the value is, so the write checks that none of them was
-   * invalidated after this instant instead. '' when not needed.
+   * invalidated after this instant instead (standalone only).
    */
-  #clockFor(options: GetOrSetOptions | undefined): Promise<string> {
-    return options?.tagsOf !== undefined && !this.#store.cluster ? this.#store.time() : Promise.resolve('');
+  #needsClock(options: GetOrSetOptions | undefined): boolean {
+    return options?.tagsOf !== undefined && !this.#store.cluster;
   }
 
   /**
@@ -1129,29 +1425,14 @@ export class Cache {
     let fresh: number;
     let stale: number;
     let grace: number;
-    const id = (this.#lockSeq++).toString(36) + Math.random().toString(36).slice(2, 8);
+    const id = this.#newId();
     if (value === undefined) {
       const ttl = typeof negativeTtl === 'number' && negativeTtl > 0 ? negativeTtl : this.#negativeTtl;
       fresh = stale = grace = now + Math.max(1, Math.round(ttl));
     } else {
-      try {
-        payload = o.serializer.serialize(value);
-      } catch (err) {
-        this.#n.oversize++;
-        this.#log('warn', 'cache: value cannot be serialized; not cached', err);
-        return undefined;
-      }
-      if (typeof payload !== 'string') {
-        this.#n.oversize++;
-        return undefined;
-      }
-      if (
-        payload.length > this.#maxValue ||
-        (payload.length * 3 > this.#maxValue && Buffer.byteLength(payload) > this.#maxValue)
-      ) {
-        this.#n.oversize++;
-        return undefined;
-      }
+      const p = this.#payload(value, o.serializer);
+      if (p === undefined) return undefined;
+      payload = p;
       const ttl = o.jitter > 0 ? o.ttl * (1 - o.jitter * Math.random()) : o.ttl;
       fresh = now + Math.max(1, Math.round(ttl));
       stale = fresh + o.swr;
@@ -1165,6 +1446,32 @@ export class Cache {
       px: Math.max(1, grace - now),
       h: { id, fresh, stale, grace, kind, codec, tagsJson: '', payload },
     };
+  }
+
+  /** A new entry write id. */
+  #newId(): string {
+    return (this.#lockSeq++).toString(36) + Math.random().toString(36).slice(2, 8);
+  }
+
+  /** A value's serialized payload, or undefined (counted) when it cannot or must not be cached. */
+  #payload(value: unknown, serializer: Serializer): string | undefined {
+    let payload: unknown;
+    try {
+      payload = serializer.serialize(value);
+    } catch (err) {
+      this.#n.oversize++;
+      this.#log('warn', 'cache: value cannot be serialized; not cached', err);
+      return undefined;
+    }
+    if (
+      typeof payload !== 'string' ||
+      payload.length > this.#maxValue ||
+      (payload.length * 3 > this.#maxValue && Buffer.byteLength(payload) > this.#maxValue)
+    ) {
+      this.#n.oversize++;
+      return undefined;
+    }
+    return payload;
   }
 
   #cleanTags(tags: readonly string[]): string[] | undefined {

@@ -15,6 +15,9 @@ export type {
   LoaderContext,
   ReadOptions,
   WriteOptions,
+  WriteThroughOptions,
+  WriteThroughRefresh,
+  WriteThroughSet,
 } from './types';
 export type { CachedResult, Queryable, QueryCache, QueryCacheOptions } from './wrapQuery';
 export { wrapQuery } from './wrapQuery';

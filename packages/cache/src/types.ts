@@ -104,9 +104,58 @@ export type CacheStats = {
   oversize: number;
   /** Writes refused because the entry was invalidated or rewritten while the loader ran. */
   writesRefused: number;
+  /** Entries `writeThrough` stored (recomputed or set). */
+  writeThroughStored: number;
+  /** Entries `writeThrough` had a new value for but dropped: something else changed them since its snapshot. */
+  writeThroughRefused: number;
   invalidations: number;
   /** Invalidations that could not reach Redis yet and will be replayed (0 when healthy). */
   pendingInvalidations: number;
   l1: { entries: number; bytes: number; evictions: number } | undefined;
   redis: { ready: boolean; breaker: string };
+};
+
+/**
+ * An entry a write recomputes from its cached value and the write's result instead of dropping
+ * it (see `Cache.writeThrough`). Give it the `tags` and `tagsOf` of the getOrSet that fills it.
+ */
+export type WriteThroughRefresh<R> = {
+  key: string;
+  /** Tags the entry is cached with: the same as the `tags` of the getOrSet that fills it. */
+  tags?: readonly string[];
+  /** Tags derived from the new value: the same as that getOrSet's `tagsOf`. */
+  tagsOf?: (value: never) => readonly string[];
+  /**
+   * The new value from the cached one (a fresh copy, yours to change) and the write's result;
+   * `undefined` drops the entry. Called only when a fresh value is cached; the new value keeps
+   * that entry's expiry (a refresh never extends an entry's life).
+   */
+  update: (cached: never, result: R) => unknown;
+  /** Serializer of the entry when it is not the cache's (as in getOrSet). */
+  serializer?: Serializer;
+  /** Checks the cached value before it is recomputed; false drops the entry. */
+  validate?: (value: unknown) => boolean;
+};
+
+/** A value a write stores from its own result (see `Cache.writeThrough`); options as in `set`. */
+export type WriteThroughSet<R> = WriteOptions & {
+  key: string;
+  /** Tags derived from the value, as getOrSet's `tagsOf`. */
+  tagsOf?: (value: never) => readonly string[];
+  /** The value to cache, from the write's result; `undefined` drops the entry. */
+  value: (result: R) => unknown;
+  serializer?: Serializer;
+};
+
+/** What `Cache.writeThrough` does to the cache once the write has run. */
+export type WriteThroughOptions<R> = {
+  /**
+   * Tags to invalidate, as `invalidateTags`; a function of the write's result when they depend
+   * on it. The entries of `refresh` and `set` survive this call's own invalidation.
+   */
+  invalidate?: readonly string[] | ((result: R) => readonly string[]);
+  /** Entries recomputed from their cached value and the write's result. */
+  refresh?: ReadonlyArray<WriteThroughRefresh<R>>;
+  /** Entries written from the write's result. */
+  set?: ReadonlyArray<WriteThroughSet<R>>;
 };

@@ -229,3 +229,30 @@ test('tagsOf on a cluster: the value is returned but not cached (no common clock
   expect(await cache.getOrSet('k2', async () => ++loads)).toBe(3);
   expect(await cache.getOrSet('k2', async () => ++loads)).toBe(3);
 });
+
+test('writeThrough on a cluster: the write runs and its entries and tags are invalidated instead (one warning)', async () => {
+  const warnings: string[] = [];
+  const cache = make({ logger: { warn: (m: string) => warnings.push(m), debug: () => {} } as never });
+  await cache.getOrSet('list:1', async () => ['a'], { tags: ['lists:1'] });
+  await cache.getOrSet('list:1:p2', async () => ['z'], { tags: ['lists:1'] });
+  await cache.getOrSet('item', async () => 'old item');
+  await cache.getOrSet('other', async () => 'o', { tags: ['x'] });
+  for (const v of ['b', 'c']) {
+    const r = await cache.writeThrough(async () => v, {
+      invalidate: ['lists:1'],
+      refresh: [{ key: 'list:1', tags: ['lists:1'], update: (l: string[], r: string) => [r, ...l] }],
+      set: [{ key: 'item', value: (r: string) => r }],
+    });
+    expect(r).toBe(v);
+  }
+  expect(await cache.mget(['list:1', 'list:1:p2', 'item', 'other'])).toEqual([
+    undefined,
+    undefined,
+    undefined,
+    'o',
+  ]);
+  expect(warnings.filter((w) => w.includes('writeThrough'))).toHaveLength(1);
+  // The dropped entries load again as usual.
+  expect(await cache.getOrSet('item', async () => 'c')).toBe('c');
+  expect(await cache.getOrSet('item', async () => 'later')).toBe('c');
+});

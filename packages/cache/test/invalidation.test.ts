@@ -114,6 +114,14 @@ describe('across processes: two cache instances with L1 and pub/sub', () => {
     expect(await b.getOrSet('k', async () => db, { tags: ['t'] })).toBe('v1');
   });
 
+  test('close() before the bus has subscribed leaves no subscriber connection behind', async () => {
+    const c = createCache({ redis: redis as never, name: 'inv', defaultTtl: 60_000, prefix, l1: true });
+    await c.close(); // its duplicate connection is still connecting
+    await sleep(300);
+    const numsub = (await redis.sendCommand(['PUBSUB', 'NUMSUB', `${prefix}inv:bus`])) as unknown[];
+    expect(Number(numsub[1])).toBe(0);
+  });
+
   test('delete, set and clear also reach the other L1', async () => {
     const a = make({ l1: true });
     const b = make({ l1: true });

@@ -55,7 +55,10 @@ export class Bus {
     };
     this.ready = (async () => {
       await sub.connect();
+      // close() while connecting cannot stop the connection: drop it once it is up.
+      if (this.#closed) return this.#shut();
       await sub.subscribe(channel, listener);
+      if (this.#closed) return this.#shut();
       this.#connectedOnce = true;
     })();
     // Redis may be down at start: the cache works without the bus, and node-redis keeps retrying.
@@ -69,6 +72,10 @@ export class Bus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#shut();
+  }
+
+  async #shut(): Promise<void> {
     try {
       if (typeof this.#sub.destroy === 'function') this.#sub.destroy();
       else if (typeof this.#sub.close === 'function') await this.#sub.close();

@@ -8,10 +8,44 @@ import {
   ENTRY_CAS,
   INVALIDATE_TAGS,
   SET_TAGGED,
+  SNAPSHOT,
   TAG_REGISTER,
+  THROUGH_COMMIT,
+  THROUGH_SNAPSHOT,
   UNLOCK,
 } from './scripts';
 import type { Store } from './store';
+
+/** A cross-process lock a load tries to take: its key, our token, its TTL in ms. */
+export type LockRequest = { key: string; token: string; px: number };
+
+/** What a load reads before its loader runs; the versions start with the namespace epoch. */
+export type Snapshot = { locked: boolean; raw: string | null; versions: string[]; since: string };
+
+/** A bus message to publish on `channel` (already JSON). */
+export type Publication = { channel: string; message: string };
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+
+/** What a write-through saw before its write: see THROUGH_SNAPSHOT. */
+export type ThroughSnapshot = {
+  since: string;
+  epoch: string;
+  /** Per entry: the whole raw entry (`whole`) or its write id; null when absent. */
+  entries: Array<string | null>;
+  versions: Map<string, string>;
+};
+
+/** One entry at the end of a write-through: a new value to store if the guard holds, or none. */
+export type ThroughEntry = {
+  lk: string;
+  expectedId: string;
+  value: { raw: string; px: number } | undefined;
+  /** The tags it is stored with and their versions in the snapshot. */
+  tags: ReadonlyArray<{ tag: string; version: string }>;
+  /** Tags derived from the new value, checked against the snapshot's clock. */
+  derived: readonly string[];
+};
 
 /**
  * The Redis side of the cache's consistency protocol: versioned writes of loads, tagged
@@ -58,11 +92,56 @@ export class RedisProtocol {
   }
 
   /**
+   * The snapshot of a load, taken before its loader runs: the lock attempt (when `lock` is
+   * given), a re-read of the entry (when `entry`), the versions of the namespace epoch and of
+   * `tags`, and the server clock when `clock` (standalone only: derived tags). One SNAPSHOT
+   * script on a standalone server. On a cluster the epoch and the tags live in other slots, and
+   * an entry key whose user key starts with `}` does not even share its lock's slot: the same
+   * reads go as separate commands in one tick, which node-redis pipelines per node. Not
+   * guarded: callers wrap it.
+   */
+  async snapshot(
+    lk: string,
+    lock: LockRequest | undefined,
+    tags: readonly string[] | undefined,
+    o: { entry: boolean; clock: boolean },
+  ): Promise<Snapshot> {
+    const ek = this.#keys.entry(lk);
+    const versionKeys = [this.#keys.epoch, ...(tags ?? []).map((t) => this.#keys.tagVersion(t))];
+    if (!this.#store.cluster) {
+      const r = (await this.#store.eval(
+        SNAPSHOT,
+        [ek, lock?.key ?? this.#keys.lock(lk), ...versionKeys],
+        [
+          lock?.token ?? '',
+          String(Math.max(1, Math.round(lock?.px ?? 1))),
+          o.clock ? '1' : '',
+          o.entry ? '1' : '',
+        ],
+      )) as unknown[];
+      return {
+        locked: Number(r[0]) === 1,
+        raw: str(r[1]),
+        since: str(r[2]) ?? '',
+        versions: versionKeys.map((_, i) => str(r[3 + i]) ?? ''),
+      };
+    }
+    const [locked, raw, versions] = await Promise.all([
+      lock === undefined ? false : this.#store.setNx(lock.key, lock.token, lock.px),
+      o.entry ? this.#store.get(ek) : null,
+      this.#store.mget(versionKeys),
+    ]);
+    return { locked, raw, versions: versions.map((v) => v ?? ''), since: '' };
+  }
+
+  /**
    * The write of a load: refused when the entry, the namespace epoch or a tag version changed
    * since the loader started. One atomic script on a standalone server; on a cluster, write then
    * register in each tag's slot and undo the write if a version moved (the invalidation then
    * either sees our key in the tag set or we see its new version). `derived`: tags from the
    * loaded value (`tagsOf`) and the server time read before the load (standalone only).
+   * `lock`: the load's lock, released by the write script itself on a standalone server and by
+   * a separate UNLOCK afterwards on a cluster; when this throws, the caller releases it.
    * Returns 1 written, 0 entry changed meanwhile, -1 invalidated meanwhile.
    */
   async versionedWrite(
@@ -73,6 +152,7 @@ export class RedisProtocol {
     versions: string[],
     tags: readonly string[] | undefined,
     derived?: { tags: readonly string[]; since: string },
+    lock?: { key: string; token: string },
   ): Promise<number> {
     const ek = this.#keys.entry(lk);
     const t = tags ?? [];
@@ -86,6 +166,7 @@ export class RedisProtocol {
         ...d.map((x) => this.#keys.tagVersion(x)),
         ...d.map((x) => this.#keys.tagSet(x)),
       ];
+      if (lock !== undefined) keys.push(lock.key);
       const args = [
         expectedId,
         ...versions,
@@ -94,9 +175,24 @@ export class RedisProtocol {
         String(t.length),
         String(d.length),
         derived?.since || '0',
+        lock?.token ?? '',
       ];
       return Number(await this.#store.eval(CAS_WRITE, keys, args));
     }
+    const written = await this.#clusterWrite(ek, raw, px, expectedId, versions, t, derived);
+    if (lock !== undefined) this.unlock(lock.key, lock.token);
+    return written;
+  }
+
+  async #clusterWrite(
+    ek: string,
+    raw: string,
+    px: number,
+    expectedId: string,
+    versions: string[],
+    t: readonly string[],
+    derived: { tags: readonly string[]; since: string } | undefined,
+  ): Promise<number> {
     // Derived tags need the one clock of a standalone server; callers never send them here.
     if (derived !== undefined && derived.tags.length > 0) return -1;
     const set = Number(await this.#store.eval(ENTRY_CAS, [ek], [expectedId, raw, String(px)]));
@@ -122,6 +218,94 @@ export class RedisProtocol {
     return -1;
   }
 
+  /**
+   * The snapshot of a write-through (standalone only), taken before its write runs: the
+   * entries (`whole`: the value to recompute from; else only the write id), the epoch, the
+   * versions of `tags` and, when `clock`, the server time. Not guarded: callers wrap it.
+   */
+  async throughSnapshot(
+    entries: ReadonlyArray<{ lk: string; whole: boolean }>,
+    tags: readonly string[],
+    clock: boolean,
+  ): Promise<ThroughSnapshot> {
+    const r = (await this.#store.eval(
+      THROUGH_SNAPSHOT,
+      [
+        this.#keys.epoch,
+        ...entries.map((e) => this.#keys.entry(e.lk)),
+        ...tags.map((t) => this.#keys.tagVersion(t)),
+      ],
+      [clock ? '1' : '', ...entries.map((e) => (e.whole ? '1' : ''))],
+    )) as unknown[];
+    const versions = new Map<string, string>();
+    tags.forEach((t, i) => {
+      versions.set(t, str(r[2 + entries.length + i]) ?? '');
+    });
+    return {
+      since: str(r[0]) ?? '',
+      epoch: str(r[1]) ?? '',
+      entries: entries.map((_, i) => str(r[2 + i])),
+      versions,
+    };
+  }
+
+  /**
+   * The end of a write-through (standalone only), one THROUGH_COMMIT script: each entry's new
+   * value where its guard against `snap` holds, else a tombstone; this call's invalidation of
+   * `tags`; the bus message. Without a snapshot every entry gets a tombstone (plain
+   * invalidation). Returns, per entry, whether its new value was stored. Not guarded.
+   */
+  async throughCommit(
+    snap: ThroughSnapshot | undefined,
+    entries: readonly ThroughEntry[],
+    tags: readonly string[],
+    bus: Publication | undefined,
+  ): Promise<boolean[]> {
+    const keys = [this.#keys.epoch];
+    const index = new Map<string, number>();
+    // KEYS[i] as a 1-based index, each key once.
+    const at = (k: string): string => {
+      let i = index.get(k);
+      if (i === undefined) {
+        i = keys.push(k);
+        index.set(k, i);
+      }
+      return String(i);
+    };
+    const now = Date.now();
+    const args = [
+      snap?.epoch ?? '',
+      snap?.since || '0',
+      this.#nonce(),
+      String(this.#versionTtl),
+      String(this.#tombTtl),
+      bus?.channel ?? '',
+      bus?.message ?? '',
+      String(entries.length),
+      String(tags.length),
+    ];
+    for (const e of entries) {
+      const checked = snap !== undefined && e.value !== undefined;
+      args.push(
+        at(this.#keys.entry(e.lk)),
+        e.expectedId,
+        e.value?.raw ?? '',
+        String(e.value?.px ?? 1),
+        this.#tombstone(now),
+        checked ? '1' : '',
+        String(checked ? e.tags.length : 0),
+        String(checked ? e.derived.length : 0),
+      );
+      if (!checked) continue;
+      for (const t of e.tags)
+        args.push(at(this.#keys.tagVersion(t.tag)), t.version, at(this.#keys.tagSet(t.tag)));
+      for (const t of e.derived) args.push(at(this.#keys.tagVersion(t)), at(this.#keys.tagSet(t)));
+    }
+    for (const t of tags) args.push(at(this.#keys.tagVersion(t)), at(this.#keys.tagSet(t)));
+    const r = (await this.#store.eval(THROUGH_COMMIT, keys, args)) as unknown[];
+    return entries.map((_, i) => Number(r[i]) === 1);
+  }
+
   /** Releases a lock we own, in the background. */
   unlock(lockKey: string, token: string): void {
     this.#guard.run(() => this.#store.eval(UNLOCK, [lockKey], [token])).catch((err) => this.#onError(err));
@@ -131,14 +315,11 @@ export class RedisProtocol {
   async deleteKeys(lks: string[]): Promise<boolean> {
     if (!this.#guard.available()) return false;
     const now = Date.now();
-    const items = lks.map((lk) => {
-      const id = `d${(this.#seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-      return {
-        key: this.#keys.entry(lk),
-        value: encodeEntry(id, now, now, now, 'T', '-', undefined, ''),
-        px: this.#tombTtl,
-      };
-    });
+    const items = lks.map((lk) => ({
+      key: this.#keys.entry(lk),
+      value: this.#tombstone(now),
+      px: this.#tombTtl,
+    }));
     try {
       await this.#guard.run(() => this.#store.setMany(items));
       return true;
@@ -148,19 +329,31 @@ export class RedisProtocol {
     }
   }
 
-  /** New random version per tag, then deletes the tag sets' members. */
-  async invalidateTags(tags: string[]): Promise<boolean> {
+  /**
+   * New random version per tag, then deletes the tag sets' members. On a standalone server one
+   * script does it all and also publishes `bus` when given; on a cluster the members are unlinked
+   * by separate commands and `bus` is ignored (the caller publishes).
+   */
+  async invalidateTags(tags: string[], bus?: Publication): Promise<boolean> {
     if (!this.#guard.available()) return false;
-    const call = (ts: string[]) =>
+    const call = (ts: string[], here: boolean) =>
       this.#store.eval(
         INVALIDATE_TAGS,
         [...ts.map((t) => this.#keys.tagVersion(t)), ...ts.map((t) => this.#keys.tagSet(t))],
-        [this.#nonce(), String(this.#versionTtl)],
+        [
+          this.#nonce(),
+          String(this.#versionTtl),
+          here ? '1' : '',
+          bus?.channel ?? '',
+          here ? (bus?.message ?? '') : '',
+        ],
       );
     try {
-      const members = await this.#guard.run(() =>
-        this.#store.cluster ? Promise.all(tags.map((t) => call([t]))) : Promise.all([call(tags)]),
-      );
+      if (!this.#store.cluster) {
+        await this.#guard.run(() => call(tags, true));
+        return true;
+      }
+      const members = await this.#guard.run(() => Promise.all(tags.map((t) => call([t], false))));
       const keys = [...new Set(members.flatMap((m) => (Array.isArray(m) ? m.map(String) : [])))];
       // One deadline per chunk: a big tag must not look like a slow Redis.
       const chunks: string[][] = [];
@@ -184,6 +377,12 @@ export class RedisProtocol {
       this.#onError(err);
       return false;
     }
+  }
+
+  /** A tombstone: an entry with a new write id that reads as a miss. */
+  #tombstone(now: number): string {
+    const id = `d${(this.#seq++).toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+    return encodeEntry(id, now, now, now, 'T', '-', undefined, '');
   }
 
   #nonce(): string {

@@ -88,12 +88,6 @@ export class Store {
     return this.cmd.get(key) as Promise<string | null>;
   }
 
-  /** The server's clock in µs, as a decimal string (standalone only). */
-  async time(): Promise<string> {
-    const r = (await (this.cmd as RedisClientLike).sendCommand(['TIME'])) as [string, string];
-    return `${r[0]}${String(r[1]).padStart(6, '0')}`;
-  }
-
   async mget(keys: string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
     if (!this.cluster) {
