@@ -197,6 +197,9 @@ export function createApp(deps: AppDeps): express.Express {
             tags: [tags.lists(u)],
             tagsOf: pageTags,
             update: (page: MemoryPage, c: Created) => withNewMemory(page, c.memory, limit),
+            // Concurrent inserts into a hot user's list: recompute from the page another one
+            // stored instead of dropping it (withNewMemory is idempotent and inserts commute).
+            retry: true,
           },
         ],
         set: [{ key: `mem:${id}`, tags: [tags.memory(id)], ttl, value: (c: Created) => c.memory }],

@@ -139,15 +139,17 @@ function pageOf(rows: Memory[], limit: number, more: boolean): MemoryPage {
 /**
  * The first page of a user's list once `memory` is inserted, as `repo.list(user, limit)` would
  * return it: the memory at its sort position (not blindly on top: concurrent inserts can commit
- * out of created_at order), trimmed to `limit`, `next_cursor` recomputed. Undefined when `page`
- * is not a first page of that size or already holds the memory (then it is dropped, not patched).
+ * out of created_at order), trimmed to `limit`, `next_cursor` recomputed. A page that already
+ * holds the memory is returned as it is: it was read after the insert (idempotent, as the
+ * cache's write-through retry needs). Undefined when `page` is not a first page of that size
+ * (then it is dropped, not patched).
  * @example const next = withNewMemory(cachedPage, created.memory, 20);
  */
 export function withNewMemory(page: MemoryPage, memory: Memory, limit: number): MemoryPage | undefined {
   const items = page?.items;
   if (!Array.isArray(items) || items.length > limit || (page.next_cursor !== null && items.length < limit))
     return undefined;
-  if (items.some((m) => m.id === memory.id)) return undefined;
+  if (items.some((m) => m.id === memory.id)) return page;
   // A next page existed before, so one still does; otherwise the new row may have made one.
   return pageOf([...items, memory].sort(newestFirst), limit, page.next_cursor !== null);
 }

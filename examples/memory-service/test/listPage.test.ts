@@ -58,12 +58,12 @@ describe.each([0, 1, 2, 3, 4, 6])('%i rows before, page size 3', (n) => {
   });
 });
 
-test('a page that already holds the memory, or is not a first page of that size, is not patched', async () => {
+test('a page that already holds the memory is kept as it is; one that is not a first page of that size is dropped', async () => {
   const user = `lp-${process.pid}-${++users}`;
   for (let i = 0; i < 4; i++) await insertAt(user, BASE + i * 1000);
   const page = await repo.list(user, LIMIT);
   const held = page.items[0] as Memory;
-  expect(withNewMemory(page, held, LIMIT)).toBeUndefined();
+  expect(withNewMemory(page, held, LIMIT)).toBe(page);
   const other = await insertAt(user, BASE + 9000);
   expect(withNewMemory(page, other, 2)).toBeUndefined(); // more items than the size
   expect(withNewMemory({ items: page.items.slice(0, 2), next_cursor: page.next_cursor }, other, LIMIT)).toBe(

@@ -201,6 +201,7 @@ export class Cache {
     writesRefused: 0,
     writeThroughStored: 0,
     writeThroughRefused: 0,
+    writeThroughRetries: 0,
     invalidations: 0,
   };
 
@@ -721,7 +722,37 @@ export class Cache {
     const now = Date.now();
     const candidates =
       snap === undefined ? [] : specs.map((x, i) => this.#throughCandidate(x, snap, i, result, now));
-    await this.#throughCommit(specs, tags, snap, candidates);
+    const retry = specs.some((x) => x.refresh?.retry === true);
+    if ((await this.#throughCommit(specs, tags, snap, candidates, retry)) === 'retry' && snap !== undefined) {
+      // A concurrent write changed an entry marked `retry` since the snapshot (nothing was
+      // changed yet): recompute those entries from what is cached now, once. Every other entry
+      // keeps the first snapshot's guard, whose epoch and clock also stay: stricter, never looser.
+      this.#n.writeThroughRetries++;
+      let again = candidates;
+      try {
+        const retried = specs.filter((x) => x.refresh?.retry === true);
+        const fresh = await this.#guard.run(() =>
+          this.#proto.throughSnapshot(
+            retried.map((x) => ({ lk: x.lk, whole: true })),
+            [...new Set(retried.flatMap((x) => x.o.tags ?? []))],
+            false,
+          ),
+        );
+        if (fresh.epoch === snap.epoch) {
+          const second: ThroughSnapshot = { ...fresh, since: snap.since, epoch: snap.epoch };
+          again = specs.map((x, i) => {
+            const j = retried.indexOf(x);
+            return j === -1
+              ? (candidates[i] as ThroughCandidate)
+              : this.#throughCandidate(x, second, j, result, Date.now());
+          });
+        } else again = [];
+      } catch (err) {
+        this.#redisFailed(err);
+        again = [];
+      }
+      await this.#throughCommit(specs, tags, again.length === 0 ? undefined : snap, again);
+    }
     return result;
   }
 
@@ -834,14 +865,11 @@ export class Cache {
     tags: string[],
     snap: ThroughSnapshot | undefined,
     candidates: readonly ThroughCandidate[],
-  ): Promise<void> {
+    mayRetry = false,
+  ): Promise<'retry' | undefined> {
     const lks = specs.map((x) => x.lk);
-    if (lks.length === 0 && tags.length === 0) return;
+    if (lks.length === 0 && tags.length === 0) return undefined;
     this.#localInvalidate({ keys: lks, tags });
-    if (tags.length > 0) {
-      this.#n.invalidations += tags.length;
-      recordInvalidation(this.name, 'tag', 'local', tags.length);
-    }
     const m: BusMessage = { o: this.#origin };
     if (lks.length > 0) m.k = lks;
     if (tags.length > 0) m.t = tags;
@@ -854,16 +882,28 @@ export class Cache {
       stored = lks.map(() => false);
       this.#publish(m);
     } else if (this.#guard.available()) {
-      const entries = specs.map(
-        (x, i) =>
-          candidates[i]?.entry ?? { lk: x.lk, expectedId: '', value: undefined, tags: [], derived: [] },
-      );
+      const entries = specs.map((x, i) => {
+        const entry = candidates[i]?.entry ?? {
+          lk: x.lk,
+          expectedId: '',
+          value: undefined,
+          tags: [],
+          derived: [],
+        };
+        return mayRetry && x.refresh?.retry === true ? { ...entry, retry: true } : entry;
+      });
       const bus = this.#publishOn ? { channel: this.#keys.channel, message: JSON.stringify(m) } : undefined;
       try {
-        stored = await this.#guard.run(() => this.#proto.throughCommit(snap, entries, tags, bus));
+        const out = await this.#guard.run(() => this.#proto.throughCommit(snap, entries, tags, bus));
+        if (out === 'retry') return 'retry';
+        stored = out;
       } catch (err) {
         this.#redisFailed(err);
       }
+    }
+    if (tags.length > 0) {
+      this.#n.invalidations += tags.length;
+      recordInvalidation(this.name, 'tag', 'local', tags.length);
     }
     // Again after Redis: calls made meanwhile may have copied an old value into L1 or joined a load.
     this.#localInvalidate({ keys: lks, tags });
@@ -887,6 +927,7 @@ export class Cache {
       this.#n.invalidations += dropped;
       recordInvalidation(this.name, 'key', 'local', dropped);
     }
+    return undefined;
   }
 
   #warnClusterThrough(): void {

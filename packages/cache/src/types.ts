@@ -108,6 +108,8 @@ export type CacheStats = {
   writeThroughStored: number;
   /** Entries `writeThrough` had a new value for but dropped: something else changed them since its snapshot. */
   writeThroughRefused: number;
+  /** Times `writeThrough` recomputed a `retry` entry after a concurrent write changed it. */
+  writeThroughRetries: number;
   invalidations: number;
   /** Invalidations that could not reach Redis yet and will be replayed (0 when healthy). */
   pendingInvalidations: number;
@@ -135,6 +137,14 @@ export type WriteThroughRefresh<R> = {
   serializer?: Serializer;
   /** Checks the cached value before it is recomputed; false drops the entry. */
   validate?: (value: unknown) => boolean;
+  /**
+   * When a concurrent write changed the entry between this call's snapshot and its store
+   * (two inserts into one hot list), recompute once from the value cached then instead of
+   * dropping it. Only for an `update` that is idempotent (given a value that already reflects
+   * the write, it changes nothing) and commutes with the other writes' updates, as inserting a
+   * row by id into a sorted page does. Default false.
+   */
+  retry?: boolean;
 };
 
 /** A value a write stores from its own result (see `Cache.writeThrough`); options as in `set`. */

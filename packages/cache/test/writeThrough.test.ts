@@ -74,6 +74,11 @@ function withNew(page: Page, row: Row): Page | undefined {
   return { items: all.slice(0, LIMIT), more: page.more || all.length > LIMIT };
 }
 
+/** withNew made idempotent, as `retry` requires: a page already holding the row is kept as it is. */
+function withNewIdempotent(page: Page, row: Row): Page | undefined {
+  return page.items.some((r) => r.id === row.id) ? page : withNew(page, row);
+}
+
 const listTags = (u: string) => [`u:${u}`];
 const rowTags = (p: Page) => p.items.map((r) => `r:${r.id}`);
 const pageOpts = (u: string) => ({ tags: listTags(u), tagsOf: rowTags });
@@ -86,19 +91,29 @@ function insert(
   user: string,
   v: string,
   hold?: Promise<void>,
+  o: { retry?: boolean; afterWrite?: () => Promise<void> } = {},
 ) {
   const at = db.stamp();
   const id = db.newId();
+  const update = o.retry ? withNewIdempotent : withNew;
   return cache.writeThrough(
     async () => {
       await hold;
       const row = { id, user, at, v };
       db.rows.set(id, row);
+      await o.afterWrite?.();
       return { ...row };
     },
     {
       invalidate: listTags(user),
-      refresh: [{ key: `list:${user}`, ...pageOpts(user), update: (p: Page, r: Row) => withNew(p, r) }],
+      refresh: [
+        {
+          key: `list:${user}`,
+          ...pageOpts(user),
+          update: (p: Page, r: Row) => update(p, r),
+          ...(o.retry ? { retry: true } : {}),
+        },
+      ],
       set: [{ key: `row:${id}`, ...rowOpts(id), value: (r: Row) => r }],
     },
   );
@@ -254,6 +269,100 @@ describe('writeThrough races: the new value is stored only if nothing else chang
       what: 'b to serve both rows',
     });
     expect(a.stats().writeThroughRefused).toBe(1);
+  });
+
+  test('retry: two concurrent inserts into one page both end in it, without a reload', async () => {
+    const db = createDb();
+    const a = make();
+    const b = make();
+    await a.getOrSet('list:u1', async () => db.page('u1'), pageOpts('u1'));
+    // Same interleaving as above: b commits first, a's snapshot is then stale.
+    const holdA = gate();
+    const holdB = gate();
+    const first = insert(a, db, 'u1', 'from a', holdA.promise, { retry: true });
+    const second = insert(b, db, 'u1', 'from b', holdB.promise, { retry: true });
+    await sleep(30);
+    holdB.open();
+    await second;
+    holdA.open();
+    await first;
+    const loads = jest.fn(async () => db.page('u1'));
+    expect(await b.getOrSet('list:u1', loads, pageOpts('u1'))).toEqual(db.page('u1'));
+    expect(db.page('u1').items).toHaveLength(2);
+    expect(loads).not.toHaveBeenCalled();
+    expect(a.stats()).toMatchObject({
+      writeThroughRetries: 1,
+      writeThroughRefused: 0,
+      writeThroughStored: 2,
+    });
+  });
+
+  test('retry: recomputing from a page a load stored after the write (it already holds the row) keeps it', async () => {
+    const db = createDb();
+    const a = make();
+    const b = make();
+    await a.getOrSet('list:u1', async () => db.page('u1'), pageOpts('u1'));
+    // After a's write, another process drops the page and loads it again: the new page holds
+    // a's row, and a's snapshot no longer matches the entry.
+    const row = await insert(a, db, 'u1', 'x', undefined, {
+      retry: true,
+      afterWrite: async () => {
+        await b.invalidateTags(['u:u1']);
+        await b.getOrSet('list:u1', async () => db.page('u1'), pageOpts('u1'));
+      },
+    });
+    const loads = jest.fn(async () => db.page('u1'));
+    const page = (await a.getOrSet('list:u1', loads, pageOpts('u1'))) as Page;
+    expect(page).toEqual(db.page('u1'));
+    expect(page.items.filter((r) => r.id === row.id)).toHaveLength(1);
+    expect(loads).not.toHaveBeenCalled();
+    expect(a.stats().writeThroughRetries).toBe(1);
+  });
+
+  test('retry: a set entry keeps the first snapshot’s guard: a newer value written meanwhile stays', async () => {
+    const db = createDb();
+    const a = make();
+    const b = make();
+    const existing = await insert(b, db, 'u2', 'r0');
+    await a.getOrSet('list:u1', async () => db.page('u1'), pageOpts('u1'));
+    await a.getOrSet(`row:${existing.id}`, async () => db.row(existing.id), rowOpts(existing.id));
+    // One write inserts a row (its page refresh may retry) and also changes `existing`, which it
+    // writes through. After its database change, another process inserts into the same page (a
+    // retry follows) and writes a newer value of `existing` through.
+    const at = db.stamp();
+    const id = db.newId();
+    await a.writeThrough(
+      async () => {
+        const row = { id, user: 'u1', at, v: 'n' };
+        db.rows.set(id, row);
+        const mine = { ...(db.rows.get(existing.id) as Row), v: 'older' };
+        db.rows.set(existing.id, { ...mine });
+        await insert(b, db, 'u1', 'y');
+        await update(b, db, existing.id, 'newer');
+        return { row: { ...row }, mine };
+      },
+      {
+        invalidate: listTags('u1'),
+        refresh: [
+          {
+            key: 'list:u1',
+            ...pageOpts('u1'),
+            retry: true,
+            update: (p: Page, r: { row: Row }) => withNewIdempotent(p, r.row),
+          },
+        ],
+        set: [{ key: `row:${existing.id}`, ...rowOpts(existing.id), value: (r: { mine: Row }) => r.mine }],
+      },
+    );
+    expect(a.stats().writeThroughRetries).toBe(1);
+    // Read through a new instance: what Redis holds, not an L1 copy.
+    const fresh = make();
+    const fromDb = jest.fn(async () => db.row(existing.id));
+    expect(await fresh.getOrSet(`row:${existing.id}`, fromDb, rowOpts(existing.id))).toEqual({
+      ...existing,
+      v: 'newer',
+    });
+    expect(await fresh.getOrSet('list:u1', async () => db.page('u1'), pageOpts('u1'))).toEqual(db.page('u1'));
   });
 
   test('an invalidation of a tag the cached value carries, during the write, drops the entry', async () => {
@@ -470,7 +579,9 @@ test('randomised: concurrent inserts, updates, deletes and reads on three instan
     const c = pick(instances);
     const r = Math.random();
     if (r < 0.2) {
-      const row = await insert(c, db, pick(users), `v${Math.random()}`, jitter());
+      const row = await insert(c, db, pick(users), `v${Math.random()}`, jitter(), {
+        retry: Math.random() < 0.5,
+      });
       ids.push(row.id);
     } else if (r < 0.3 && ids.length > 0) {
       await update(c, db, pick(ids), `v${Math.random()}`, jitter());
@@ -510,4 +621,5 @@ test('randomised: concurrent inserts, updates, deletes and reads on three instan
   // The run exercised both outcomes.
   expect(stats.reduce((n, s) => n + s.writeThroughStored, 0)).toBeGreaterThan(20);
   expect(stats.reduce((n, s) => n + s.writeThroughRefused, 0)).toBeGreaterThan(0);
+  expect(stats.reduce((n, s) => n + s.writeThroughRetries, 0)).toBeGreaterThan(0);
 });

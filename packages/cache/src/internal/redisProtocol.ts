@@ -45,6 +45,8 @@ export type ThroughEntry = {
   tags: ReadonlyArray<{ tag: string; version: string }>;
   /** Tags derived from the new value, checked against the snapshot's clock. */
   derived: readonly string[];
+  /** A failed guard asks for a retry (the whole commit then changes nothing) instead of a tombstone. */
+  retry?: boolean;
 };
 
 /**
@@ -253,14 +255,15 @@ export class RedisProtocol {
    * The end of a write-through (standalone only), one THROUGH_COMMIT script: each entry's new
    * value where its guard against `snap` holds, else a tombstone; this call's invalidation of
    * `tags`; the bus message. Without a snapshot every entry gets a tombstone (plain
-   * invalidation). Returns, per entry, whether its new value was stored. Not guarded.
+   * invalidation). Returns, per entry, whether its new value was stored, or 'retry' (nothing
+   * done) when the guard of an entry marked `retry` failed. Not guarded.
    */
   async throughCommit(
     snap: ThroughSnapshot | undefined,
     entries: readonly ThroughEntry[],
     tags: readonly string[],
     bus: Publication | undefined,
-  ): Promise<boolean[]> {
+  ): Promise<boolean[] | 'retry'> {
     const keys = [this.#keys.epoch];
     const index = new Map<string, number>();
     // KEYS[i] as a 1-based index, each key once.
@@ -292,7 +295,7 @@ export class RedisProtocol {
         e.value?.raw ?? '',
         String(e.value?.px ?? 1),
         this.#tombstone(now),
-        checked ? '1' : '',
+        checked ? (e.retry ? '2' : '1') : '',
         String(checked ? e.tags.length : 0),
         String(checked ? e.derived.length : 0),
       );
@@ -303,6 +306,7 @@ export class RedisProtocol {
     }
     for (const t of tags) args.push(at(this.#keys.tagVersion(t)), at(this.#keys.tagSet(t)));
     const r = (await this.#store.eval(THROUGH_COMMIT, keys, args)) as unknown[];
+    if (Number(r[0]) === -1) return 'retry';
     return entries.map((_, i) => Number(r[i]) === 1);
   }
 

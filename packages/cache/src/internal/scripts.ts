@@ -206,13 +206,16 @@ return out
  * 3. Each entry gets its new value (registered in its tag sets) when its guard held, otherwise
  *    a tombstone: a new write id either way, so loads that started before cannot write back.
  * 4. The bus message, so other processes drop their L1 copies of the entries and the tags.
+ * An entry whose guard fails and that asked for a retry makes the script return { -1 } after
+ * step 1, having changed nothing: the caller recomputes it from what is cached now and commits
+ * again without retry.
  * KEYS: epoch, then entries, tag versions and tag sets, each once (ARGV refers to them by index).
  * ARGV: epoch, since, nonce, version px, tombstone px, bus channel, bus message ('' = none),
  * entries E, tags I; per entry: entry index, expectedId, value, px, tombstone, checked ('1' =
- * store the value if the guard holds, '' = tombstone), s, d, then (version index, snapshot
- * version, set index)×s for its tags, (version index, set index)×d for its derived tags; per
- * invalidated tag: version index, set index.
- * Returns one 1 (stored) or 0 (tombstone) per entry.
+ * store the value if the guard holds, '2' = the same, or a retry if it fails, '' = tombstone),
+ * s, d, then (version index, snapshot version, set index)×s for its tags, (version index, set
+ * index)×d for its derived tags; per invalidated tag: version index, set index.
+ * Returns one 1 (stored) or 0 (tombstone) per entry, or { -1 } (retry, nothing changed).
  */
 export const THROUGH_COMMIT = script(`
 if redis.replicate_commands then redis.replicate_commands() end
@@ -230,7 +233,9 @@ local a = 10
 local entries = {}
 for e = 1, E do
   local x = { key = KEYS[tonumber(ARGV[a])], value = ARGV[a + 2], px = tonumber(ARGV[a + 3]), tomb = ARGV[a + 4], sets = {} }
-  local ok = ARGV[a + 5] == '1' and epochOk and idOf(x.key) == ARGV[a + 1]
+  local checked = ARGV[a + 5]
+  x.retry = checked == '2'
+  local ok = checked ~= '' and epochOk and idOf(x.key) == ARGV[a + 1]
   local s = tonumber(ARGV[a + 6])
   local d = tonumber(ARGV[a + 7])
   a = a + 8
@@ -249,6 +254,9 @@ for e = 1, E do
   end
   x.ok = ok
   entries[e] = x
+end
+for e = 1, E do
+  if entries[e].retry and not entries[e].ok then return { -1 } end
 end
 local t = redis.call('TIME')
 local version = t[1] .. string.format('%06d', tonumber(t[2])) .. ':' .. ARGV[3]
