@@ -9,6 +9,8 @@ import { startOtlpSink } from '@mem0-stack/testkit';
 export type BenchCollector = {
   kind: 'collector' | 'sink';
   endpoint: string;
+  /** The collector's own process (its CPU is read per run); undefined for the in-process sink. */
+  pid?: number;
   describe: string;
   stop(): Promise<void>;
 };
@@ -79,6 +81,7 @@ service:
     return {
       kind: 'collector',
       endpoint: `http://127.0.0.1:${port}`,
+      pid: child.pid,
       describe:
         'exporting over OTLP/HTTP to the real collector (collector/_build/otelcol-mem0, batch → debug exporter)',
       stop: async () => {
