@@ -995,7 +995,7 @@ async function main() {
         '',
         `${preloadVerdict.join('; ')}.`,
         `Same mixed load as scenario 1, cache on (L1 + Redis), request lines logged at info; both preloads export traces, metrics and logs over OTLP/HTTP to the same endpoint. The target applies to the default row (\`@mem0-stack/otel/register\`: every trace sampled, MEM0_OTEL_SPAN_DETAIL=lean). The two rows below it are references: upstream's span set (\`full\`), and 10% head sampling (\`OTEL_TRACES_SAMPLER=parentbased_traceidratio\`, \`OTEL_TRACES_SAMPLER_ARG=0.1\`; every log record and metric is still exported).`,
-        'CPU s / 10k req is the service process; the collector column is the collector process in the same window (/proc utime + stime). Both share the machine\'s 2 cores with the load generator, PostgreSQL and Redis, so what the collector spends is capacity the service does not get here; in production the collector runs on its own cores or host.',
+        "CPU s / 10k req is the service process; the collector column is the collector process in the same window (/proc utime + stime). Both share the machine's 2 cores with the load generator, PostgreSQL and Redis, so what the collector spends is capacity the service does not get here; in production the collector runs on its own cores or host.",
         ...notes.map((n) => `Note: ${n}`),
       ].join('\n'),
     );
