@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Context, context, createContextKey, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { RPCType, setRPCMetadata } from '@opentelemetry/core';
-import { installRequestEmitterBinding, setEmitterContext } from './bindRequestEmitters';
+import { installRequestEmitterBinding, setCloseHook, setEmitterContext } from './bindRequestEmitters';
 
 const key = createContextKey('request');
 // The repository's express (5) and on-finished, as an app would have them.
@@ -167,4 +167,53 @@ test("an event emitted inside the request's own child context keeps that context
   await a;
   server.close();
   expect(seen).toEqual([`a from a child: ${'c'.repeat(16)}`, `a from b: ${'a'.repeat(16)}`]);
+});
+
+test('setCloseHook runs once, when the response closes (answered or aborted), before its listeners', async () => {
+  const order: string[] = [];
+  let aborted: () => void = () => {};
+  const abortedClosed = new Promise<void>((r) => {
+    aborted = r;
+  });
+  const server = await listen((req, res) => {
+    const tag = req.url ?? '';
+    setCloseHook(res, () => order.push(`hook ${tag}`));
+    let again = tag === '/ok';
+    res.on('close', () => {
+      order.push(`listener ${tag}`);
+      // A second 'close' (which a stream never emits, but an app may) does not run the hook again.
+      if (again) {
+        again = false;
+        res.emit('close');
+      }
+      if (tag === '/abort') aborted();
+    });
+    if (tag === '/ok') res.end('ok');
+    // '/abort' is never answered: the client goes away.
+  });
+  try {
+    const { port } = server.address() as AddressInfo;
+    const text = await new Promise<string>((resolve, reject) => {
+      request({ port, host: '127.0.0.1', path: '/ok' }, (res) => {
+        let t = '';
+        res.on('data', (d) => {
+          t += d;
+        });
+        res.on('end', () => resolve(t));
+      })
+        .on('error', reject)
+        .end();
+    });
+    expect(text).toBe('ok');
+    const r = request({ port, host: '127.0.0.1', path: '/abort' });
+    r.on('error', () => {});
+    r.end();
+    await new Promise((res) => setTimeout(res, 50));
+    r.destroy();
+    await abortedClosed;
+    expect(order.filter((o) => o.endsWith('/ok'))).toEqual(['hook /ok', 'listener /ok', 'listener /ok']);
+    expect(order.filter((o) => o.endsWith('/abort'))).toEqual(['hook /abort', 'listener /abort']);
+  } finally {
+    server.close();
+  }
 });

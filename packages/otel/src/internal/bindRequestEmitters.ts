@@ -6,8 +6,16 @@ const kCtx = Symbol('@mem0-stack/otel.requestContext');
 /** The request's RPC metadata: present in its context and in every context derived from it. */
 const kScope = Symbol('@mem0-stack/otel.requestScope');
 
+/** Called once when the object emits 'close' (the server span's end), before its listeners. */
+const kOnClose = Symbol('@mem0-stack/otel.onClose');
+
 /** `_events`: EventEmitter's own listener table (null-prototype object, one key per event). */
-type Bindable = { [kCtx]?: Context; [kScope]?: unknown; _events?: Record<string | symbol, unknown> };
+type Bindable = {
+  [kCtx]?: Context;
+  [kScope]?: unknown;
+  [kOnClose]?: (() => void) | undefined;
+  _events?: Record<string | symbol, unknown>;
+};
 type Emit = (this: Bindable, event: string | symbol, ...args: unknown[]) => boolean;
 
 let installed = false;
@@ -35,6 +43,13 @@ export function installRequestEmitterBinding(): void {
   ]) {
     const original = proto.emit;
     proto.emit = function emit(this: Bindable, event: string | symbol) {
+      if (event === 'close') {
+        const onClose = this[kOnClose];
+        if (onClose !== undefined) {
+          this[kOnClose] = undefined;
+          onClose();
+        }
+      }
       const ctx = this[kCtx];
       // Streams emit many events nobody listens to ('resume', 'prefinish', …): no context
       // switch for those.
@@ -67,6 +82,17 @@ export function setEmitterContext(emitter: object, ctx: Context): void {
   const e = emitter as Bindable;
   e[kCtx] = ctx;
   e[kScope] = getRPCMetadata(ctx);
+}
+
+/**
+ * Runs `fn` once, when `emitter` (a request or response) emits 'close', before its listeners.
+ * Unlike `once('close', fn)` it allocates no listener wrapper and adds no listener, so the
+ * close event, which nobody else may listen to, needs no context switch either. `fn` must not
+ * throw (the caller catches its own failures).
+ * @example setCloseHook(res, () => span.end());
+ */
+export function setCloseHook(emitter: object, fn: () => void): void {
+  (emitter as Bindable)[kOnClose] = fn;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { RPCMetadata } from '@opentelemetry/core';
 import { isTracingSuppressed, RPCType, setRPCMetadata, suppressTracing } from '@opentelemetry/core';
-import { installRequestEmitterBinding, setEmitterContext } from './bindRequestEmitters';
+import { installRequestEmitterBinding, setCloseHook, setEmitterContext } from './bindRequestEmitters';
 import { createFastHistogram, type FastHistogram, fastHistogramsEnabled } from './fastHistogram';
 import { isIgnoredPath } from './instrumentationCatalog';
 import { ownVersion } from './ownVersion';
@@ -242,7 +242,7 @@ export function instrumentHttpServer(opts: {
       }
     };
 
-    res.once('close', () => finish());
+    setCloseHook(res, finish);
     setEmitterContext(req, ctx);
     setEmitterContext(res, ctx);
     return { ctx, finish };
