@@ -194,7 +194,7 @@ test('setCloseHook runs once, when the response closes (answered or aborted), be
   try {
     const { port } = server.address() as AddressInfo;
     const text = await new Promise<string>((resolve, reject) => {
-      request({ port, host: '127.0.0.1', path: '/ok' }, (res) => {
+      request({ port, host: '127.0.0.1', path: '/ok', agent: false }, (res) => {
         let t = '';
         res.on('data', (d) => {
           t += d;
@@ -205,7 +205,7 @@ test('setCloseHook runs once, when the response closes (answered or aborted), be
         .end();
     });
     expect(text).toBe('ok');
-    const r = request({ port, host: '127.0.0.1', path: '/abort' });
+    const r = request({ port, host: '127.0.0.1', path: '/abort', agent: false });
     r.on('error', () => {});
     r.end();
     await new Promise((res) => setTimeout(res, 50));
@@ -214,6 +214,7 @@ test('setCloseHook runs once, when the response closes (answered or aborted), be
     expect(order.filter((o) => o.endsWith('/ok'))).toEqual(['hook /ok', 'listener /ok', 'listener /ok']);
     expect(order.filter((o) => o.endsWith('/abort'))).toEqual(['hook /abort', 'listener /abort']);
   } finally {
+    server.closeAllConnections();
     server.close();
   }
 });
