@@ -161,7 +161,12 @@ function installDiagBridge(config: OtelConfig, diag: Diag): void {
     (level: 'error' | 'warn' | 'info' | 'debug') =>
     (message: string, ...args: unknown[]) => {
       // Reported (once, rate-limited) by our own drop counter / config validation instead.
-      if (message.startsWith('PeriodicExportingMetricReader: metrics export failed')) return;
+      // At shutdown the same failure arrives again as a serialised exception (`{"stack": …}`).
+      if (
+        typeof message === 'string' &&
+        message.includes('PeriodicExportingMetricReader: metrics export failed')
+      )
+        return;
       if (/^Unknown value .* for OTEL_/.test(message)) return;
       let text = args.length > 0 ? format(message, ...args) : message;
       if (text.length > 1000) text = `${text.slice(0, 1000)}…`;
