@@ -118,8 +118,12 @@ async function main() {
           process.stderr.write(`round ${round} ${name.padEnd(24)} ${us.toFixed(1)} µs CPU per request\n`);
           agent.destroy();
         } finally {
-          child.kill('SIGTERM');
-          await new Promise((r) => child.once('exit', r));
+          // A service that already exited (it failed to start) emits no second 'exit'.
+          if (child.exitCode === null && child.signalCode === null) {
+            const exited = new Promise((r) => child.once('exit', r));
+            child.kill('SIGTERM');
+            await exited;
+          }
         }
       }
     }
