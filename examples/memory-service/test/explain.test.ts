@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@mem0-stack/testkit';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { userId } from '../src/dataset';
 import { statements } from '../src/memoryRepository';
-import { migrate } from '../src/migrate';
 import { seedDatabase } from '../src/seed';
+import { openSchemaPool } from './helpers';
 
 // Plans are checked on a realistically sized table in a schema of its own, so the
 // planner's choice reflects the indexes rather than a tiny table it would scan anyway.
 const SCHEMA = `explain_${process.pid}`;
+let schema: Awaited<ReturnType<typeof openSchemaPool>> | undefined;
 let pool: Pool;
 let sampleId: string;
 
@@ -24,19 +24,14 @@ async function explain(text: string, values: unknown[]): Promise<PlanNode[]> {
 }
 
 beforeAll(async () => {
-  const url = await createTestDatabase('mem0_memory_test');
-  const admin = new Pool({ connectionString: url, max: 1 });
-  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-  await admin.end();
-  pool = new Pool({ connectionString: url, max: 2, options: `-c search_path=${SCHEMA}` });
-  await migrate(pool);
+  schema = await openSchemaPool(SCHEMA);
+  pool = schema.pool;
   await seedDatabase(pool, { count: 20_000, users: 500 });
   sampleId = (await pool.query('SELECT id FROM memories LIMIT 1')).rows[0].id;
 }, 120_000);
 
 afterAll(async () => {
-  await pool?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await pool?.end();
+  await schema?.drop();
 });
 
 const cursor = ['2100-01-01T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'];

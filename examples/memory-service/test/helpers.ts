@@ -1,6 +1,8 @@
 import { createLogger } from '@mem0-stack/logging';
 import { createTestDatabase } from '@mem0-stack/testkit';
+import { Pool } from 'pg';
 import { loadConfig } from '../src/config';
+import { migrate } from '../src/migrate';
 import { type RunningService, startService } from '../src/service';
 
 /** One log record captured in-process (the JSON line the logger wrote, parsed). */
@@ -81,4 +83,24 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
   } finally {
     await c.close();
   }
+}
+
+/**
+ * A pool on a migrated schema of its own in the package's test database (so the test's tables
+ * and plans are not shared with other suites); `drop()` removes the schema and ends the pool.
+ */
+export async function openSchemaPool(schema: string): Promise<{ pool: Pool; drop(): Promise<void> }> {
+  const url = await createTestDatabase('mem0_memory_test');
+  const admin = new Pool({ connectionString: url, max: 1 });
+  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  await admin.end();
+  const pool = new Pool({ connectionString: url, max: 2, options: `-c search_path=${schema}` });
+  await migrate(pool);
+  return {
+    pool,
+    async drop() {
+      await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await pool.end();
+    },
+  };
 }

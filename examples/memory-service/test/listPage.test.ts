@@ -1,28 +1,23 @@
-import { createTestDatabase } from '@mem0-stack/testkit';
-import { Pool } from 'pg';
+import type { Pool } from 'pg';
 import { createMemoryRepository, type Memory, withNewMemory } from '../src/memoryRepository';
-import { migrate } from '../src/migrate';
+import { openSchemaPool } from './helpers';
 
 // withNewMemory recomputes a cached first page after an insert (the POST write-through). It must
 // give exactly what repo.list returns from PostgreSQL afterwards, wherever the new row sorts:
 // created_at is the insert's clock, so a slow insert can commit below rows already listed.
 const SCHEMA = `list_page_${process.pid}`;
+let schema: Awaited<ReturnType<typeof openSchemaPool>> | undefined;
 let pool: Pool;
 let repo: ReturnType<typeof createMemoryRepository>;
 
 beforeAll(async () => {
-  const url = await createTestDatabase('mem0_memory_test');
-  const admin = new Pool({ connectionString: url, max: 1 });
-  await admin.query(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA}`);
-  await admin.end();
-  pool = new Pool({ connectionString: url, max: 2, options: `-c search_path=${SCHEMA}` });
-  await migrate(pool);
+  schema = await openSchemaPool(SCHEMA);
+  pool = schema.pool;
   repo = createMemoryRepository(pool);
 }, 60_000);
 
 afterAll(async () => {
-  await pool?.query(`DROP SCHEMA IF EXISTS ${SCHEMA} CASCADE`);
-  await pool?.end();
+  await schema?.drop();
 });
 
 const BASE = Date.parse('2024-05-01T10:00:00Z');

@@ -127,6 +127,11 @@ type ThroughSpec = {
 /** What writeThrough sends for one entry, and the L1 copy to keep if Redis stores it. */
 type ThroughCandidate = { entry: ThroughEntry; l1?: { h: Header; value: unknown; tags: string[] } };
 
+/** A writeThrough entry with no new value: the commit tombstones it. */
+function dropEntry(lk: string): ThroughEntry {
+  return { lk, expectedId: '', value: undefined, tags: [], derived: [] };
+}
+
 const NAME_RE = /^[A-Za-z0-9._-]{1,64}$/;
 // Stands for "GET answered WRONGTYPE": no real entry can equal it (ours start with `m1|`).
 const WRONG_TYPE = '\u0000wrongtype';
@@ -801,9 +806,7 @@ export class Cache {
     result: unknown,
     now: number,
   ): ThroughCandidate {
-    const none: ThroughCandidate = {
-      entry: { lk: x.lk, expectedId: '', value: undefined, tags: [], derived: [] },
-    };
+    const none: ThroughCandidate = { entry: dropEntry(x.lk) };
     const seen = snap.entries[i] ?? null;
     let value: unknown;
     let o = x.o;
@@ -883,13 +886,7 @@ export class Cache {
       this.#publish(m);
     } else if (this.#guard.available()) {
       const entries = specs.map((x, i) => {
-        const entry = candidates[i]?.entry ?? {
-          lk: x.lk,
-          expectedId: '',
-          value: undefined,
-          tags: [],
-          derived: [],
-        };
+        const entry = candidates[i]?.entry ?? dropEntry(x.lk);
         return mayRetry && x.refresh?.retry === true ? { ...entry, retry: true } : entry;
       });
       const bus = this.#publishOn ? { channel: this.#keys.channel, message: JSON.stringify(m) } : undefined;
