@@ -84,7 +84,7 @@ export function createTracesPipeline(
       if (kind === 'otlp') {
         const exporter = createOtlpExporter<ReadableSpan[]>('traces', config.traces.otlp);
         if (config.traces.otlp.protocol === 'http/protobuf') {
-          // The default path: spans are encoded as they end (see createEncodingSpanProcessor).
+          // The default path: spans are encoded in bulk when their batch is sealed (see createEncodingSpanProcessor).
           const p = createEncodingSpanProcessor({ config: config.traces.batch, exporter, resource });
           queues.push(p);
           processors.push(p);
