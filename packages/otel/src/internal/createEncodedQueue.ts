@@ -43,6 +43,8 @@ export function createEncodedQueue<T, B extends { count: number }>(opts: {
   append: (batch: B, item: T) => void;
   /** The request body of a sealed batch. */
   assemble: (batch: B) => Uint8Array;
+  /** Called once a batch's body is assembled: the batch is not used again. */
+  release?: (batch: B) => void;
   /** When items are encoded: as they are added (default) or when their batch is sealed. */
   encodeOn?: 'add' | 'seal';
 }): EncodedQueue<T> {
@@ -111,6 +113,7 @@ export function createEncodedQueue<T, B extends { count: number }>(opts: {
     try {
       if (resource.asyncAttributesPending) await resource.waitForAsyncAttributes?.();
       const body = assemble(batch);
+      opts.release?.(batch);
       const outcome = await withTimeout(
         context.with(suppressTracing(context.active()), () => exporter.sendEncoded(body)),
         config.exportTimeoutMillis,

@@ -4,7 +4,13 @@ import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace
 import type { BatchConfig } from '../readConfig';
 import { createEncodedQueue } from './createEncodedQueue';
 import type { OtlpExporter } from './createOtlpExporter';
-import { appendSpan, assembleTraceRequest, createEncodedBatch, type EncodedBatch } from './encodeTraces';
+import {
+  appendSpan,
+  assembleTraceRequest,
+  createEncodedBatch,
+  type EncodedBatch,
+  releaseEncodedBatch,
+} from './encodeTraces';
 import { scrubAttributes } from './scrubSpans';
 
 export type EncodingSpanProcessor = SpanProcessor & {
@@ -39,6 +45,7 @@ export function createEncodingSpanProcessor(opts: {
       appendSpan(batch, span);
     },
     assemble: assembleTraceRequest,
+    release: releaseEncodedBatch,
     encodeOn: 'seal',
   });
   return {

@@ -4,7 +4,13 @@ import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
-import { appendSpan, assembleTraceRequest, createEncodedBatch, encodeTraceRequest } from './encodeTraces';
+import {
+  appendSpan,
+  assembleTraceRequest,
+  createEncodedBatch,
+  encodeTraceRequest,
+  releaseEncodedBatch,
+} from './encodeTraces';
 
 async function makeSpans(): Promise<ReadableSpan[]> {
   const exporter = new InMemorySpanExporter();
@@ -96,5 +102,23 @@ describe('encodeTraceRequest', () => {
     expect(batch.count).toBe(spans.length);
     const upstream = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
     expect(Buffer.compare(Buffer.from(assembleTraceRequest(batch)), upstream)).toBe(0);
+  });
+
+  it("reuses a released batch's buffers without touching the request already assembled from it", async () => {
+    const spans = await makeSpans();
+    const many = Array.from({ length: 40 }, () => spans).flat();
+    const first = createEncodedBatch();
+    for (const s of many) appendSpan(first, s);
+    const body = assembleTraceRequest(first);
+    const kept = Buffer.from(body);
+    releaseEncodedBatch(first);
+    expect(first.groups.size).toBe(0);
+    // The next batch writes into the pooled section buffer: other spans, same scope.
+    const second = createEncodedBatch();
+    const fewer = spans.slice(1);
+    for (const s of fewer) appendSpan(second, s);
+    const upstream = Buffer.from(ProtobufTraceSerializer.serializeRequest(fewer) as Uint8Array);
+    expect(Buffer.compare(Buffer.from(assembleTraceRequest(second)), upstream)).toBe(0);
+    expect(Buffer.compare(Buffer.from(body), kept)).toBe(0);
   });
 });

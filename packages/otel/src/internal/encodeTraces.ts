@@ -270,6 +270,28 @@ export type EncodedBatch = {
   groups: Map<ReadableSpan['resource'], Map<Scope, ScopeSection>>;
 };
 
+// Section buffers of sent batches, reused by the next ones: a batch's section grows to about
+// its final size once, instead of every batch allocating (and copying) its way up from 16 KiB.
+const sectionPool: Buffer[] = [];
+const MAX_POOLED_SECTIONS = 4;
+const MAX_POOLED_SECTION_BYTES = 1024 * 1024;
+
+/**
+ * Hands a batch's section buffers back for reuse once its request has been assembled (the
+ * request is a copy). The batch must not be assembled again.
+ * @example const body = assembleTraceRequest(batch); releaseEncodedBatch(batch);
+ */
+export function releaseEncodedBatch(batch: EncodedBatch): void {
+  for (const scopes of batch.groups.values()) {
+    for (const section of scopes.values()) {
+      if (sectionPool.length < MAX_POOLED_SECTIONS && section.buf.length <= MAX_POOLED_SECTION_BYTES)
+        sectionPool.push(section.buf);
+    }
+  }
+  batch.groups.clear();
+  batch.bytes = 0;
+}
+
 export function createEncodedBatch(): EncodedBatch {
   return { count: 0, bytes: 0, groups: new Map() };
 }
@@ -286,7 +308,11 @@ export function appendSpan(batch: EncodedBatch, span: ReadableSpan): void {
   }
   let section = scopes.get(span.instrumentationScope);
   if (!section) {
-    section = { scope: span.instrumentationScope, buf: Buffer.allocUnsafe(16 * 1024), pos: 0 };
+    section = {
+      scope: span.instrumentationScope,
+      buf: sectionPool.pop() ?? Buffer.allocUnsafe(16 * 1024),
+      pos: 0,
+    };
     scopes.set(span.instrumentationScope, section);
   }
   const saveBuf = buf;
