@@ -6,12 +6,16 @@
  *       OTLP endpoint (the ocb-built collector when collector/_build/otelcol-mem0 exists, else
  *       the testkit OTLP sink)
  *   (c) RSS of the server after start
+ * The load rounds run twice when `taskset` is available on a machine with 2+ cores: with every
+ * process sharing all cores, and with the server alone on CPU 0 (autocannon, this script and
+ * the collector on the others), as they would be on separate machines; BENCH_PIN=0 skips it.
  * Writes its table to docs/benchmarks.md (section `otel`).
  *   npm run bench -w @mem0-stack/otel            (BENCH_ROUNDS=3 BENCH_DURATION=10 BENCH_STARTUP_RUNS=5)
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { freePort, type OtlpSink, startCollector, startOtlpSink, startProcess } from '@mem0-stack/testkit';
 // @ts-expect-error plain ESM helper shared by every package's bench
@@ -34,6 +38,16 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const STARTUP_RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 5);
 const CONNECTIONS = 50;
+const CPUS = availableParallelism();
+const PIN =
+  process.env.BENCH_PIN !== '0' &&
+  CPUS >= 2 &&
+  spawnSync('taskset', ['-c', '0', 'true'], { stdio: 'ignore' }).status === 0;
+
+/** Moves every thread of a running process to the given CPUs (a taskset -c list). */
+function pinProcess(pid: number | undefined, cpus: string): void {
+  if (pid) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
 
 type Variant = { id: 'none' | 'upstream' | 'ours' | 'floor'; label: string; args: string[] };
 const VARIANTS: Variant[] = [
@@ -74,6 +88,8 @@ type Endpoint = {
   spans(): Promise<number>;
   /** The endpoint process's CPU time in ms (NaN when it runs inside this process). */
   cpuMs(): number;
+  /** The endpoint's own process, when it has one. */
+  pid?: number;
   close(): Promise<void>;
 };
 
@@ -86,6 +102,7 @@ async function startEndpoint(): Promise<Endpoint> {
       kind: 'ocb-built collector (`collector/_build/otelcol-mem0`, OTLP/HTTP receiver → batch → debug exporter)',
       spans: () => col.selfMetric('otelcol_receiver_accepted_spans'),
       cpuMs: () => procCpuMs(col.pid),
+      pid: col.pid,
       close: () => col.cleanup(),
     };
   }
@@ -160,9 +177,12 @@ function procCpuMs(pid: number | undefined): number {
   }
 }
 
-async function runLoad(v: Variant, ep: Endpoint): Promise<LoadSample> {
+async function runLoad(v: Variant, ep: Endpoint, pinned = false): Promise<LoadSample> {
   const port = await freePort();
-  const proc = await startProcess(process.execPath, [...v.args, join(here, 'hello.cjs')], {
+  const argv = [...v.args, join(here, 'hello.cjs')];
+  // taskset execs node in place: the pid (CPU, RSS) is the server's.
+  const [cmd, args] = pinned ? ['taskset', ['-c', '0', process.execPath, ...argv]] : [process.execPath, argv];
+  const proc = await startProcess(cmd as string, args as string[], {
     cwd: repo,
     env: childEnv(ep.url, { PORT: String(port) }),
     ready: (out) => out.includes('listening'),
@@ -255,6 +275,12 @@ async function encodingCost(): Promise<Array<{ name: string; usPerSpan: number; 
   return [...best].map(([name, v]) => ({ name, usPerSpan: v.us, bytesPerSpan: v.bytes }));
 }
 
+function logLoad(phase: string, v: Variant, s: LoadSample): void {
+  log(
+    `  ${phase} ${v.id.padEnd(8)} ${fmt(s.rps)} req/s  p99 ${fmt(s.p99)} ms  RSS start ${fmt(s.rssStartKiB / 1024, 1)} MiB  after ${fmt(s.rssAfterKiB / 1024, 1)} MiB  spans/req ${fmt(s.spansPerReq, 2)}  server CPU ${fmt(s.cpuUsPerReq)} µs/req  endpoint CPU ${fmt(s.endpointCpuUsPerReq)} µs/req  errors ${s.bad}`,
+  );
+}
+
 async function main() {
   log(
     `otel preload bench: ${ROUNDS} load rounds × ${DURATION}s (${CONNECTIONS} connections), ${STARTUP_RUNS} startup runs`,
@@ -266,6 +292,7 @@ async function main() {
   log(`OTLP endpoint: ${ep.kind} at ${ep.url}`);
   const startup: Record<string, StartupSample[]> = { none: [], upstream: [], ours: [], floor: [] };
   const load: Record<string, LoadSample[]> = { none: [], upstream: [], ours: [], floor: [] };
+  const pinnedLoad: Record<string, LoadSample[]> = { none: [], upstream: [], ours: [], floor: [] };
   try {
     for (let i = 0; i < STARTUP_RUNS; i++) {
       for (const v of order(i)) {
@@ -280,9 +307,24 @@ async function main() {
       for (const v of order(i)) {
         const s = await runLoad(v, ep);
         load[v.id]?.push(s);
-        log(
-          `  load    ${v.id.padEnd(8)} ${fmt(s.rps)} req/s  p99 ${fmt(s.p99)} ms  RSS start ${fmt(s.rssStartKiB / 1024, 1)} MiB  after ${fmt(s.rssAfterKiB / 1024, 1)} MiB  spans/req ${fmt(s.spansPerReq, 2)}  server CPU ${fmt(s.cpuUsPerReq)} µs/req  endpoint CPU ${fmt(s.endpointCpuUsPerReq)} µs/req  errors ${s.bad}`,
-        );
+        logLoad('load   ', v, s);
+      }
+    }
+    if (PIN) {
+      const others = `1-${CPUS - 1}`;
+      pinProcess(process.pid, others);
+      pinProcess(ep.pid, others);
+      try {
+        for (let i = 0; i < ROUNDS; i++) {
+          for (const v of order(i)) {
+            const s = await runLoad(v, ep, true);
+            pinnedLoad[v.id]?.push(s);
+            logLoad('pinned ', v, s);
+          }
+        }
+      } finally {
+        pinProcess(process.pid, `0-${CPUS - 1}`);
+        pinProcess(ep.pid, `0-${CPUS - 1}`);
       }
     }
   } finally {
@@ -318,17 +360,45 @@ async function main() {
       )} | ${fmt(rss[v.id] / 1024, 1)} | ${fmt(lmed(v.id, (s) => s.rssAfterKiB) / 1024, 1)} |`,
   );
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const pmed = (id: string, f: (s: LoadSample) => number) => median((pinnedLoad[id] ?? []).map(f));
+  const prps = {
+    none: pmed('none', (s) => s.rps),
+    upstream: pmed('upstream', (s) => s.rps),
+    ours: pmed('ours', (s) => s.rps),
+    floor: pmed('floor', (s) => s.rps),
+  };
+  const pinnedRows = VARIANTS.map(
+    (v) =>
+      `| ${v.label} | ${fmt(prps[v.id])} | ${fmt(pmed(v.id, (s) => s.p99))} | ${fmt(pmed(v.id, (s) => s.cpuUsPerReq))} | ${fmt(pmed(v.id, (s) => s.endpointCpuUsPerReq))} | ${fmt(
+        pmed(v.id, (s) => s.spansPerReq),
+        2,
+      )} |`,
+  );
+  const pinnedTargets = PIN
+    ? `
+| (b) throughput ≥ 2× upstream, server on its own core | ${ratio(prps.ours, prps.upstream)} | ${verdict(prps.ours / prps.upstream >= 2)} |
+| (b) throughput ≥ 0.6× no preload, server on its own core | ${ratio(prps.ours, prps.none)} | ${verdict(prps.ours / prps.none >= 0.6)} |`
+    : '';
+  const pinnedSection = PIN
+    ? `
+
+Server on its own core: the same load rounds again, with the server pinned to CPU 0 (\`taskset -c 0\`) and autocannon, this script and the collector on CPU ${CPUS > 2 ? `1-${CPUS - 1}` : '1'}, as they would be on separate machines. req/s then measures what the server itself can serve; when the server needs less than a core (no preload), the load generator's one core can be the limit instead, so ratios against no preload are if anything flattering to no preload.
+
+| preload | req/s | p99 (ms) | server CPU (µs/req) | endpoint CPU (µs/req) | spans exported / req |
+|---|---:|---:|---:|---:|---:|
+${pinnedRows.join('\n')}`
+    : '';
   const md = `Command: \`npm run bench -w @mem0-stack/otel\` (${STARTUP_RUNS} startup runs and ${ROUNDS} load rounds per variant, alternating order; medians). Live OTLP endpoint: ${ep.kind}. Load: autocannon, ${CONNECTIONS} connections, ${DURATION} s after a ${WARMUP} s warm-up, hello-world \`node:http\` server.
 
 | preload | \`-e 0\` CPU (ms) | \`-e 0\` wall (ms) | \`-e 0\` peak RSS (MiB) | req/s | p99 (ms) | server CPU (µs/req) | endpoint CPU (µs/req) | spans exported / req | RSS after start (MiB) | RSS after load (MiB) |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
-${rows.join('\n')}
+${rows.join('\n')}${pinnedSection}
 
 | target | measured | |
 |---|---:|---|
 | (a) startup CPU ≤ 0.3× upstream | ${ratio(cpu.ours, cpu.upstream)} | ${verdict(cpu.ours / cpu.upstream <= 0.3)} |
 | (b) throughput ≥ 2× upstream | ${ratio(rps.ours, rps.upstream)} | ${verdict(rps.ours / rps.upstream >= 2)} |
-| (b) throughput ≥ 0.6× no preload | ${ratio(rps.ours, rps.none)} | ${verdict(rps.ours / rps.none >= 0.6)} |
+| (b) throughput ≥ 0.6× no preload | ${ratio(rps.ours, rps.none)} | ${verdict(rps.ours / rps.none >= 0.6)} |${pinnedTargets}
 | (c) RSS after start ≤ 0.7× upstream | ${ratio(rss.ours, rss.upstream)} | ${verdict(rss.ours / rss.upstream <= 0.7)} |
 
 The floor row bounds what any tracer can reach here: it only runs each request in its own AsyncLocalStorage store, and serves ${ratio(rps.floor, rps.none)} of no preload. Twice upstream's throughput is ${ratio(2 * rps.upstream, rps.none)} of no preload${2 * rps.upstream >= rps.floor ? ', at or above that floor: on this machine target (b) against upstream cannot be met by a preload that traces every request' : ''}; ours with spans, metrics and export is ${ratio(rps.ours, rps.floor)} of the floor.
