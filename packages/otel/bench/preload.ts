@@ -382,7 +382,10 @@ async function main() {
   const pinnedSection = PIN
     ? `
 
-Server on its own core: the same load rounds again, with the server pinned to CPU 0 (\`taskset -c 0\`) and autocannon, this script and the collector on CPU ${CPUS > 2 ? `1-${CPUS - 1}` : '1'}, as they would be on separate machines. req/s then measures what the server itself can serve; when the server needs less than a core (no preload), the load generator's one core can be the limit instead, so ratios against no preload are if anything flattering to no preload.
+Server on its own core: the same load rounds again, with the server pinned to CPU 0 (\`taskset -c 0\`) and autocannon, this script and the collector on CPU ${CPUS > 2 ? `1-${CPUS - 1}` : '1'}, as they would be on separate machines. req/s then measures what the server itself can serve; when the server needs less than a core (no preload), the load generator's one core can be the limit instead, and then the ratio against no preload flatters the preload (no preload used ${fmt(
+        pmed('none', (s) => s.cpuUsPerReq),
+        1,
+      )} µs of server CPU per request here, enough for about ${fmt(1e3 / pmed('none', (s) => s.cpuUsPerReq))}k req/s; it served ${fmt(prps.none / 1000)}k).
 
 | preload | req/s | p99 (ms) | server CPU (µs/req) | endpoint CPU (µs/req) | spans exported / req |
 |---|---:|---:|---:|---:|---:|
