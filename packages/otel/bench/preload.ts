@@ -332,25 +332,19 @@ async function main() {
   }
 
   const med = (id: string, f: (s: StartupSample) => number) => median((startup[id] ?? []).map(f));
-  const lmed = (id: string, f: (s: LoadSample) => number) => median((load[id] ?? []).map(f));
-  const cpu = {
-    none: med('none', (s) => s.cpuMs),
-    upstream: med('upstream', (s) => s.cpuMs),
-    ours: med('ours', (s) => s.cpuMs),
-    floor: med('floor', (s) => s.cpuMs),
-  };
-  const rps = {
-    none: lmed('none', (s) => s.rps),
-    upstream: lmed('upstream', (s) => s.rps),
-    ours: lmed('ours', (s) => s.rps),
-    floor: lmed('floor', (s) => s.rps),
-  };
-  const rss = {
-    none: lmed('none', (s) => s.rssStartKiB),
-    upstream: lmed('upstream', (s) => s.rssStartKiB),
-    ours: lmed('ours', (s) => s.rssStartKiB),
-    floor: lmed('floor', (s) => s.rssStartKiB),
-  };
+  const medianOf =
+    (samples: Record<string, LoadSample[]>) =>
+    (id: string, f: (s: LoadSample) => number): number =>
+      median((samples[id] ?? []).map(f));
+  const lmed = medianOf(load);
+  const pmed = medianOf(pinnedLoad);
+  /** One median per variant, keyed by variant id. */
+  const perVariant = (f: (id: string) => number) =>
+    Object.fromEntries(VARIANTS.map((v) => [v.id, f(v.id)])) as Record<Variant['id'], number>;
+  const cpu = perVariant((id) => med(id, (s) => s.cpuMs));
+  const rps = perVariant((id) => lmed(id, (s) => s.rps));
+  const rss = perVariant((id) => lmed(id, (s) => s.rssStartKiB));
+  const prps = perVariant((id) => pmed(id, (s) => s.rps));
 
   const rows = VARIANTS.map(
     (v) =>
@@ -360,13 +354,6 @@ async function main() {
       )} | ${fmt(rss[v.id] / 1024, 1)} | ${fmt(lmed(v.id, (s) => s.rssAfterKiB) / 1024, 1)} |`,
   );
   const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
-  const pmed = (id: string, f: (s: LoadSample) => number) => median((pinnedLoad[id] ?? []).map(f));
-  const prps = {
-    none: pmed('none', (s) => s.rps),
-    upstream: pmed('upstream', (s) => s.rps),
-    ours: pmed('ours', (s) => s.rps),
-    floor: pmed('floor', (s) => s.rps),
-  };
   const pinnedRows = VARIANTS.map(
     (v) =>
       `| ${v.label} | ${fmt(prps[v.id])} | ${fmt(pmed(v.id, (s) => s.p99))} | ${fmt(pmed(v.id, (s) => s.cpuUsPerReq))} | ${fmt(pmed(v.id, (s) => s.endpointCpuUsPerReq))} | ${fmt(
@@ -382,7 +369,7 @@ async function main() {
   const pinnedSection = PIN
     ? `
 
-Server on its own core: the same load rounds again, with the server pinned to CPU 0 (\`taskset -c 0\`) and autocannon, this script and the collector on CPU ${CPUS > 2 ? `1-${CPUS - 1}` : '1'}, as they would be on separate machines. req/s then measures what the server itself can serve; when the server needs less than a core (no preload), the load generator's one core can be the limit instead, and then the ratio against no preload flatters the preload (no preload used ${fmt(
+Server on its own core: the same load rounds again, with the server pinned to CPU 0 (\`taskset -c 0\`) and autocannon, this script and the collector on CPU ${CPUS > 2 ? `1-${CPUS - 1}` : '1'}, as they would be on separate machines. req/s then measures what the server itself can serve; when the server needs less than a core (no preload), the load generator's core${CPUS > 2 ? 's' : ''} can be the limit instead, and then the ratio against no preload flatters the preload (no preload used ${fmt(
         pmed('none', (s) => s.cpuUsPerReq),
         1,
       )} µs of server CPU per request here, enough for about ${fmt(1e3 / pmed('none', (s) => s.cpuUsPerReq))}k req/s; it served ${fmt(prps.none / 1000)}k).
