@@ -5,7 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { createTestDatabase, type OtlpSink, runNode, startOtlpSink, waitFor } from '@mem0-stack/testkit';
+import {
+  attrs,
+  createTestDatabase,
+  type OtlpSink,
+  runNode,
+  startOtlpSink,
+  waitFor,
+} from '@mem0-stack/testkit';
 import { createClient } from 'redis';
 import { childEnv, ensureBuilt, FIXTURES, otelLines, REPO_DIR, startApp } from './helpers';
 
@@ -210,6 +217,66 @@ describe('instrumentations', () => {
     expect(log.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(ofService(name)).toEqual([]);
   }, 30_000);
+
+  it.each([
+    ['curated (default)', {}],
+    [
+      'MEM0_OTEL_INSTRUMENTATIONS=all',
+      { MEM0_OTEL_INSTRUMENTATIONS: 'all', OTEL_NODE_RESOURCE_DETECTORS: 'env' },
+    ],
+  ])(
+    "%s: the app's outgoing requests are traced and measured, the preload's own exports are not",
+    async (_label, extra: Record<string, string>) => {
+      const name = service();
+      const app = await startApp(
+        ['--require', '@mem0-stack/otel/register'],
+        'outgoing-app.cjs',
+        env(name, { OTEL_METRIC_EXPORT_INTERVAL: '300', ...extra }),
+      );
+      let dependencyPort = 0;
+      try {
+        for (let i = 0; i < 3; i++) {
+          const r = await fetch(`http://127.0.0.1:${app.port}/call`);
+          expect(r.status).toBe(200);
+          const out = (await r.json()) as { body: string; dependencyPort: number };
+          expect(out.body).toBe('dep');
+          dependencyPort = out.dependencyPort;
+        }
+        // Let spans go out in several exports first, then let a metrics export follow them.
+        await waitFor(() => ofService(name).filter((s) => s.kind === 3).length >= 3, {
+          what: 'client spans',
+        });
+        await new Promise((r) => setTimeout(r, 800));
+        const ports = await waitFor(
+          () => {
+            const points = sink
+              .metrics()
+              .filter((m) => m.resource['service.name'] === name && m.name === 'http.client.request.duration')
+              .flatMap(
+                (m) =>
+                  (m.data as { histogram?: { dataPoints?: Array<{ attributes?: never }> } }).histogram
+                    ?.dataPoints ?? [],
+              )
+              .map((p) => attrs(p.attributes)['server.port']);
+            return points.length > 0 && points;
+          },
+          { what: 'http.client.request.duration at the sink' },
+        );
+        expect(ports).toContain(dependencyPort);
+        expect(ports).not.toContain(sink.port);
+        expect(sink.requests.traces + sink.requests.metrics).toBeGreaterThan(1);
+        const clientSpans = ofService(name).filter((s) => s.kind === 3);
+        expect(clientSpans.map((s) => s.attributes['server.port'])).toEqual(
+          expect.arrayContaining([dependencyPort]),
+        );
+        expect(clientSpans.map((s) => s.attributes['server.port'])).not.toContain(sink.port);
+      } finally {
+        app.signal('SIGTERM');
+        await app.exited;
+      }
+    },
+    60_000,
+  );
 
   it('MEM0_OTEL_INSTRUMENTATIONS=all loads the upstream bundle lazily', async () => {
     const name = service();

@@ -1,6 +1,7 @@
 import Module from 'node:module';
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { OtelConfig } from '../readConfig';
+import { isOwnRequest } from './asOwnRequest';
 import type { Diag } from './createDiag';
 import {
   type Activated,
@@ -186,6 +187,7 @@ function loadUpstreamBundle(
   const list = auto.getNodeAutoInstrumentations({
     '@opentelemetry/instrumentation-http': {
       ignoreIncomingRequestHook: (req: { url?: string }) => isIgnoredPath(req.url, ignorePaths),
+      ignoreOutgoingRequestHook: isOwnRequest,
     },
     '@opentelemetry/instrumentation-pg': {
       enhancedDatabaseReporting: false,

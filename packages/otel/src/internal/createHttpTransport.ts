@@ -1,5 +1,6 @@
 import type { Agent, IncomingMessage, RequestOptions } from 'node:http';
 import type { ExportResponse, IExporterTransport } from '@opentelemetry/otlp-exporter-base';
+import { asOwnRequest } from './asOwnRequest';
 
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const RETRYABLE_CODES = new Set([
@@ -46,13 +47,22 @@ export function createHttpTransport(opts: HttpTransportOptions): IExporterTransp
   const url = new URL(opts.url);
   const secure = url.protocol === 'https:';
   let agent: Agent | undefined;
+  let mod: typeof import('node:http') | undefined;
   let closing = false;
   const waits = new Set<() => void>();
 
+  // Loaded on the first export, not at startup; once, not through the require hooks per send.
+  const httpModule = (): typeof import('node:http') => {
+    const loaded =
+      mod ?? ((secure ? require('node:https') : require('node:http')) as typeof import('node:http'));
+    mod = loaded;
+    return loaded;
+  };
+
   const attempt = (body: Buffer, timeoutMillis: number): Promise<ExportResponse> =>
     new Promise((resolve) => {
-      const mod = secure ? (require('node:https') as typeof import('node:https')) : require('node:http');
-      if (!agent) agent = new mod.Agent({ keepAlive: true, maxSockets: 4 });
+      const http = httpModule();
+      if (!agent) agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
       const headers: Record<string, string | number> = {
         ...opts.headers,
         'Content-Type': opts.contentType,
@@ -68,40 +78,44 @@ export function createHttpTransport(opts: HttpTransportOptions): IExporterTransp
           resolve(r);
         }
       };
-      const req = (mod as typeof import('node:http')).request(url, options, (res: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            finish({
-              status: 'failure',
-              error: new OtlpHttpError('OTLP response body too large', res.statusCode),
-            });
-            res.destroy();
-            return;
-          }
-          chunks.push(c);
-        });
-        res.on('error', () => {
-          const s = res.statusCode ?? 0;
-          if (s >= 200 && s < 300) finish({ status: 'success' });
-          else finish({ status: 'retryable', error: new OtlpHttpError(`HTTP ${s}`, s) });
-        });
-        res.on('end', () => {
-          const s = res.statusCode ?? 0;
-          if (s >= 200 && s < 300) finish({ status: 'success', data: Buffer.concat(chunks) });
-          else if (RETRYABLE_STATUS.has(s)) {
-            finish({
-              status: 'retryable',
-              retryInMillis: parseRetryAfter(res.headers['retry-after']),
-              error: new OtlpHttpError(`collector answered HTTP ${s}`, s),
-            });
-          } else {
-            finish({ status: 'failure', error: new OtlpHttpError(`collector answered HTTP ${s}`, s) });
-          }
-        });
-      });
+      // Not the app's traffic: no client span, no http.client.request.duration point, no
+      // context bound to the request (see asOwnRequest).
+      const req = asOwnRequest(() =>
+        http.request(url, options, (res: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              finish({
+                status: 'failure',
+                error: new OtlpHttpError('OTLP response body too large', res.statusCode),
+              });
+              res.destroy();
+              return;
+            }
+            chunks.push(c);
+          });
+          res.on('error', () => {
+            const s = res.statusCode ?? 0;
+            if (s >= 200 && s < 300) finish({ status: 'success' });
+            else finish({ status: 'retryable', error: new OtlpHttpError(`HTTP ${s}`, s) });
+          });
+          res.on('end', () => {
+            const s = res.statusCode ?? 0;
+            if (s >= 200 && s < 300) finish({ status: 'success', data: Buffer.concat(chunks) });
+            else if (RETRYABLE_STATUS.has(s)) {
+              finish({
+                status: 'retryable',
+                retryInMillis: parseRetryAfter(res.headers['retry-after']),
+                error: new OtlpHttpError(`collector answered HTTP ${s}`, s),
+              });
+            } else {
+              finish({ status: 'failure', error: new OtlpHttpError(`collector answered HTTP ${s}`, s) });
+            }
+          });
+        }),
+      );
       req.setTimeout(Math.max(1, timeoutMillis), () => {
         req.destroy();
         finish({

@@ -1,4 +1,5 @@
 import type { CuratedInstrumentation } from '../readConfig';
+import { isOwnRequest } from './asOwnRequest';
 import { createPgInstrumentation } from './createPgInstrumentation';
 import { instrumentHttpServer } from './instrumentHttpServer';
 import { redisStatement } from './redisStatement';
@@ -53,7 +54,10 @@ export const CATALOG: readonly CatalogEntry[] = [
       const unpatchServer = instrumentHttpServer({ ignorePaths, samplerReadsAttributes });
       const { HttpInstrumentation } =
         require('@opentelemetry/instrumentation-http') as typeof import('@opentelemetry/instrumentation-http');
-      const client = new HttpInstrumentation({ disableIncomingRequestInstrumentation: true });
+      const client = new HttpInstrumentation({
+        disableIncomingRequestInstrumentation: true,
+        ignoreOutgoingRequestHook: isOwnRequest,
+      });
       return {
         disable() {
           unpatchServer();
