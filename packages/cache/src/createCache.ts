@@ -382,6 +382,9 @@ export class Cache {
         return { value: l1e.value as T, negative: l1e.negative, stale: true };
       return undefined;
     }
+    // An invalidation handled while the read is in flight (a bus message can overtake the
+    // reply) may be newer than what the read returns: then the value must not go to L1.
+    const gen = this.#gen;
     let raw: string | null;
     try {
       raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
@@ -404,7 +407,7 @@ export class Cache {
     const stale = t >= d.h.fresh;
     this.#count(stale ? 'stale' : 'hit', 'l2');
     markSpan(true);
-    if (!stale) this.#fillL1(lk, d.h, d.value, undefined, this.#gen);
+    if (!stale) this.#fillL1(lk, d.h, d.value, undefined, gen);
     return { value: d.value as T, negative: d.h.kind === 'u', stale };
   }
 
@@ -456,6 +459,8 @@ export class Cache {
       for (let i = 0; i < need.length; i++) this.#count('error', 'l2');
       return out;
     }
+    // Before the read, as in getEntry: a newer invalidation handled meanwhile keeps L1 empty.
+    const gen = this.#gen;
     let raws: Array<string | null>;
     try {
       raws = await this.#guard.run(() =>
@@ -466,7 +471,6 @@ export class Cache {
       for (let i = 0; i < need.length; i++) this.#count('error', 'l2');
       return out;
     }
-    const gen = this.#gen;
     need.forEach((i, j) => {
       const lk = lks[i] as string;
       const d = this.#decode(lk, raws[j] ?? null, options?.serializer, options?.validate);
@@ -511,6 +515,7 @@ export class Cache {
       await this.delete(key);
       return false;
     }
+    const gen = this.#gen;
     let ok = false;
     if (this.#guard.available()) {
       try {
@@ -521,9 +526,12 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys([lk]);
+    // Another process's write may have landed after ours and its bus message overtaken our
+    // reply: then our value is not the newest and stays out of L1.
+    const overtaken = gen !== this.#gen;
     // Loads that began during the write may have read the old value: they must not fill L1.
     this.#localInvalidate({ keys: [lk] });
-    this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
+    if (!overtaken) this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
     this.#publish({ o: this.#origin, k: [lk] });
     return ok;
   }
@@ -559,6 +567,7 @@ export class Cache {
       fills.push(() => this.#fillL1(lk, enc.h, e.value, o.tags, this.#gen));
     }
     this.#dropFlights();
+    const gen = this.#gen;
     let ok = false;
     if (this.#guard.available()) {
       try {
@@ -574,9 +583,11 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys(lks);
+    // As in set(): an invalidation handled during the write (unstorable's delete included) keeps L1 empty.
+    const overtaken = gen !== this.#gen;
     if (unstorable.length > 0) await this.delete(unstorable);
     this.#dropFlights();
-    for (const f of fills) f();
+    if (!overtaken) for (const f of fills) f();
     if (lks.length > 0) this.#publish({ o: this.#origin, k: lks });
     return ok && plain.length + tagged.length === entries.length;
   }
@@ -873,6 +884,7 @@ export class Cache {
     const lks = specs.map((x) => x.lk);
     if (lks.length === 0 && tags.length === 0) return undefined;
     this.#localInvalidate({ keys: lks, tags });
+    const gen = this.#gen;
     const m: BusMessage = { o: this.#origin };
     if (lks.length > 0) m.k = lks;
     if (tags.length > 0) m.t = tags;
@@ -902,6 +914,10 @@ export class Cache {
       this.#n.invalidations += tags.length;
       recordInvalidation(this.name, 'tag', 'local', tags.length);
     }
+    // A newer write by another process may have landed after this commit and its bus message
+    // overtaken the commit's reply: then the values stored here are not the newest, and L1
+    // stays empty (a miss, not a stale hit until the L1 TTL).
+    const overtaken = gen !== this.#gen;
     // Again after Redis: calls made meanwhile may have copied an old value into L1 or joined a load.
     this.#localInvalidate({ keys: lks, tags });
     if (stored === undefined) {
@@ -917,8 +933,9 @@ export class Cache {
         if (ok) this.#n.writeThroughStored++;
         else this.#n.writeThroughRefused++;
       }
-      if (ok && c?.l1 !== undefined) this.#fillL1(lk, c.l1.h, c.l1.value, c.l1.tags, this.#gen);
-      else dropped++;
+      if (ok && c?.l1 !== undefined) {
+        if (!overtaken) this.#fillL1(lk, c.l1.h, c.l1.value, c.l1.tags, this.#gen);
+      } else dropped++;
     });
     if (dropped > 0) {
       this.#n.invalidations += dropped;
@@ -1177,6 +1194,7 @@ export class Cache {
       delay = Math.min(delay * 1.5, 100);
       let raw: string | null;
       let holder: string | null;
+      const gen = this.#gen;
       try {
         [raw, holder] = await this.#guard.run(() =>
           Promise.all([this.#store.get(ek), this.#store.get(lockKey)]),
@@ -1189,7 +1207,7 @@ export class Cache {
       if (h !== undefined && h.kind !== 'T' && Date.now() < h.fresh) {
         const d = this.#decode(lk, raw, options?.serializer, options?.validate);
         if (d !== undefined && d !== 'corrupt') {
-          this.#fillL1(lk, d.h, d.value, undefined, this.#gen);
+          this.#fillL1(lk, d.h, d.value, undefined, gen);
           return { out: { value: d.value, result: 'hit', tier: 'l2' }, locked: false };
         }
       }

@@ -38,3 +38,50 @@ export function gate<T = void>(): { promise: Promise<T>; open: (v: T) => void } 
   });
   return { promise, open };
 }
+
+/**
+ * A view of `client` whose replies can be held back after Redis has executed the command, as
+ * when a reply is slow to arrive while pub/sub messages (on the bus's own connection, which
+ * `duplicate()` gives unchanged) keep flowing. `hold()` holds every reply from then on; `held`
+ * counts the replies waiting; `release()` delivers them and stops holding.
+ */
+export function holdReplies(client: Client): {
+  client: Client;
+  hold(): void;
+  readonly held: number;
+  release(): void;
+} {
+  let holding = false;
+  const waiting: Array<() => void> = [];
+  const later = (deliver: () => void) => waiting.push(deliver);
+  const wrap = (target: object): object =>
+    new Proxy(target, {
+      get(t, prop) {
+        const v = Reflect.get(t, prop, t) as unknown;
+        if (typeof v !== 'function') return v;
+        if (prop === 'duplicate') return v.bind(t);
+        if (prop === 'withCommandOptions') return (...a: unknown[]) => wrap(v.apply(t, a) as object);
+        return (...args: unknown[]) => {
+          const r = v.apply(t, args) as unknown;
+          if (!(r instanceof Promise)) return r;
+          return r.then(
+            (x) => (holding ? new Promise((res) => later(() => res(x))) : x),
+            (e) => (holding ? new Promise((_, rej) => later(() => rej(e))) : Promise.reject(e)),
+          );
+        };
+      },
+    });
+  return {
+    client: wrap(client) as Client,
+    hold() {
+      holding = true;
+    },
+    get held() {
+      return waiting.length;
+    },
+    release() {
+      holding = false;
+      for (const deliver of waiting.splice(0)) deliver();
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { type Cache, createCache } from '@mem0-stack/cache';
 import { waitFor } from '@mem0-stack/testkit';
-import { type Client, cleanup, connect, gate, sleep, uniquePrefix } from './helpers';
+import { type Client, cleanup, connect, gate, holdReplies, sleep, uniquePrefix } from './helpers';
 
 // The shared preset's testTimeout is a global jest option, ignored per project: set it here.
 jest.setTimeout(30_000);
@@ -134,6 +134,69 @@ describe('across processes: two cache instances with L1 and pub/sub', () => {
     await a.set('s', 'new');
     await waitFor(() => b.stats().l1?.entries === 0, { timeoutMs: 2000, what: 'b L1 empty' });
     expect(await b.getOrSet('s', async () => 'loader')).toBe('new');
+  });
+});
+
+describe('a bus message that overtakes a reply never leaves an old value in L1', () => {
+  // Instance a's reply is held after Redis has run its command; meanwhile b writes a newer
+  // value and its bus message reaches a first. a must then not copy what its reply carries
+  // into L1, or a serves it until the L1 TTL ends while Redis holds b's value.
+  async function pair() {
+    const slow = holdReplies(redis);
+    const a = make({ redis: slow.client as never, l1: { ttl: 60_000 } });
+    const b = make({ l1: { ttl: 60_000 } });
+    await Promise.all([a.ready(), b.ready()]);
+    return { slow, a, b };
+  }
+  /** Holds a's replies, starts `op` on a, and waits until Redis has answered it. */
+  async function heldOp<T>(slow: ReturnType<typeof holdReplies>, op: () => Promise<T>) {
+    slow.hold();
+    const pending = op();
+    await waitFor(() => slow.held > 0, { what: "a's reply" });
+    return { pending }; // wrapped: an async function returning a promise would wait for it
+  }
+
+  test('get: a read answered before a newer set elsewhere', async () => {
+    const { slow, a, b } = await pair();
+    await b.set('k', 'old');
+    const { pending } = await heldOp(slow, () => a.get('k'));
+    await b.set('k', 'new');
+    await sleep(50); // b's bus message reaches a
+    slow.release();
+    expect(await pending).toBe('old'); // true when Redis answered
+    expect(await a.get('k')).toBe('new');
+    expect(await b.get('k')).toBe('new');
+  });
+
+  test('set: a write overtaken by a newer set elsewhere', async () => {
+    const { slow, a, b } = await pair();
+    const { pending } = await heldOp(slow, () => a.set('k', 'old'));
+    await b.set('k', 'new');
+    await sleep(50);
+    slow.release();
+    expect(await pending).toBe(true);
+    expect(await a.get('k')).toBe('new');
+  });
+
+  test('writeThrough: a refresh overtaken by a newer write-through elsewhere', async () => {
+    const { slow, a, b } = await pair();
+    const opts = { tags: ['list'] };
+    await b.getOrSet('list', async () => [1], opts);
+    const append = (n: number) => ({
+      refresh: [{ key: 'list', ...opts, update: (v: number[]) => [...v, n] }],
+    });
+    // a's snapshot is answered at once; the reply of its commit is the one held.
+    const pending = a.writeThrough(async () => {
+      slow.hold();
+      return 2;
+    }, append(2));
+    await waitFor(() => slow.held > 0, { what: "a's commit reply" });
+    await b.writeThrough(async () => 3, append(3));
+    await sleep(50);
+    slow.release();
+    expect(await pending).toBe(2);
+    expect(await b.get('list')).toEqual([1, 2, 3]);
+    expect(await a.get('list')).toEqual([1, 2, 3]);
   });
 });
 

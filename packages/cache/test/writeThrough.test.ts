@@ -602,19 +602,21 @@ test('randomised: concurrent inserts, updates, deletes and reads on three instan
     await Promise.all(Array.from({ length: 25 }, op));
     // At quiescence every instance (its L1 and Redis) answers what a fresh load returns.
     await sleep(20); // bus messages in flight
-    for (const c of instances) {
+    for (const [instance, c] of instances.entries()) {
       for (const u of users)
-        expect({ round, key: u, v: await c.getOrSet(`list:${u}`, pageLoader(u), pageOpts(u)) }).toEqual({
+        expect({
           round,
+          instance,
           key: u,
-          v: db.page(u),
-        });
+          v: await c.getOrSet(`list:${u}`, pageLoader(u), pageOpts(u)),
+        }).toEqual({ round, instance, key: u, v: db.page(u) });
       for (const id of ids)
-        expect({ round, key: id, v: await c.getOrSet(`row:${id}`, rowLoader(id), rowOpts(id)) }).toEqual({
+        expect({
           round,
+          instance,
           key: id,
-          v: db.row(id),
-        });
+          v: await c.getOrSet(`row:${id}`, rowLoader(id), rowOpts(id)),
+        }).toEqual({ round, instance, key: id, v: db.row(id) });
     }
   }
   const stats = instances.map((c) => c.stats());
