@@ -526,12 +526,8 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys([lk]);
-    // Another process's write may have landed after ours and its bus message overtaken our
-    // reply: then our value is not the newest and stays out of L1.
-    const overtaken = gen !== this.#gen;
     // Loads that began during the write may have read the old value: they must not fill L1.
-    this.#localInvalidate({ keys: [lk] });
-    if (!overtaken) this.#fillL1(lk, enc.h, value, o.tags, this.#gen);
+    this.#fillL1(lk, enc.h, value, o.tags, this.#invalidateAfterWrite(gen, { keys: [lk] }));
     this.#publish({ o: this.#origin, k: [lk] });
     return ok;
   }
@@ -549,7 +545,7 @@ export class Cache {
     const plain: Array<{ key: string; value: string; px: number }> = [];
     const tagged: Array<{ lk: string; raw: string; px: number; tags: string[] }> = [];
     const lks: string[] = [];
-    const fills: Array<() => void> = [];
+    const fills: Array<(gen: number) => void> = [];
     const unstorable: string[] = [];
     for (const e of entries) {
       if (typeof e?.key !== 'string') throw this.#badKey(e?.key);
@@ -564,8 +560,10 @@ export class Cache {
       }
       if (o.tags) tagged.push({ lk, raw: enc.raw, px: enc.px, tags: o.tags });
       else plain.push({ key: this.#keys.entry(lk), value: enc.raw, px: enc.px });
-      fills.push(() => this.#fillL1(lk, enc.h, e.value, o.tags, this.#gen));
+      fills.push((gen) => this.#fillL1(lk, enc.h, e.value, o.tags, gen));
     }
+    // Before the write: a delete's invalidation during it would read as another process's.
+    if (unstorable.length > 0) await this.delete(unstorable);
     this.#dropFlights();
     const gen = this.#gen;
     let ok = false;
@@ -583,11 +581,8 @@ export class Cache {
       }
     }
     if (!ok) this.#pending.addKeys(lks);
-    // As in set(): an invalidation handled during the write (unstorable's delete included) keeps L1 empty.
-    const overtaken = gen !== this.#gen;
-    if (unstorable.length > 0) await this.delete(unstorable);
-    this.#dropFlights();
-    if (!overtaken) for (const f of fills) f();
+    const fillGen = this.#invalidateAfterWrite(gen, {});
+    for (const f of fills) f(fillGen);
     if (lks.length > 0) this.#publish({ o: this.#origin, k: lks });
     return ok && plain.length + tagged.length === entries.length;
   }
@@ -914,12 +909,8 @@ export class Cache {
       this.#n.invalidations += tags.length;
       recordInvalidation(this.name, 'tag', 'local', tags.length);
     }
-    // A newer write by another process may have landed after this commit and its bus message
-    // overtaken the commit's reply: then the values stored here are not the newest, and L1
-    // stays empty (a miss, not a stale hit until the L1 TTL).
-    const overtaken = gen !== this.#gen;
     // Again after Redis: calls made meanwhile may have copied an old value into L1 or joined a load.
-    this.#localInvalidate({ keys: lks, tags });
+    const fillGen = this.#invalidateAfterWrite(gen, { keys: lks, tags });
     if (stored === undefined) {
       this.#pending.addTags(tags);
       this.#pending.addKeys(lks);
@@ -933,9 +924,8 @@ export class Cache {
         if (ok) this.#n.writeThroughStored++;
         else this.#n.writeThroughRefused++;
       }
-      if (ok && c?.l1 !== undefined) {
-        if (!overtaken) this.#fillL1(lk, c.l1.h, c.l1.value, c.l1.tags, this.#gen);
-      } else dropped++;
+      if (ok && c?.l1 !== undefined) this.#fillL1(lk, c.l1.h, c.l1.value, c.l1.tags, fillGen);
+      else dropped++;
     });
     if (dropped > 0) {
       this.#n.invalidations += dropped;
@@ -1601,6 +1591,19 @@ export class Cache {
       }
     }
     this.#dropFlights();
+  }
+
+  /**
+   * The local invalidation that follows a write of ours to Redis (taken at generation `gen`,
+   * before sending), and the generation the write's own L1 fills may use. Another process's
+   * newer write can land after ours and its bus message overtake our reply (two connections):
+   * when any invalidation arrived since `gen`, the generation returned is already past, so
+   * #fillL1 keeps the possibly older value out of L1 (a miss later, not a stale hit).
+   */
+  #invalidateAfterWrite(gen: number, what: { keys?: readonly string[]; tags?: readonly string[] }): number {
+    const overtaken = gen !== this.#gen;
+    this.#localInvalidate(what);
+    return overtaken ? gen : this.#gen;
   }
 
   /** New callers must not join loads that started before an invalidation. */

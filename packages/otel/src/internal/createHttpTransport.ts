@@ -53,10 +53,9 @@ export function createHttpTransport(opts: HttpTransportOptions): IExporterTransp
 
   // Loaded on the first export, not at startup; once, not through the require hooks per send.
   const httpModule = (): typeof import('node:http') => {
-    const loaded =
-      mod ?? ((secure ? require('node:https') : require('node:http')) as typeof import('node:http'));
-    mod = loaded;
-    return loaded;
+    if (mod === undefined)
+      mod = (secure ? require('node:https') : require('node:http')) as typeof import('node:http');
+    return mod;
   };
 
   const attempt = (body: Buffer, timeoutMillis: number): Promise<ExportResponse> =>
