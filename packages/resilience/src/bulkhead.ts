@@ -41,7 +41,9 @@ export class BulkheadPolicy extends BasePolicy implements Policy {
       recordRejected(this.name, 'bulkhead_full');
       return Promise.reject(withoutStack(() => new BulkheadRejectedError(this.name, this.limit, this.queue)));
     }
-    const p = inner.execute(() => next(scope));
+    // cockatiel starts a queued function whenever a slot frees, even if its caller gave up
+    // meanwhile (timeout, deadline, abort): such work must never reach the dependency.
+    const p = inner.execute(() => (scope.aborted ? Promise.reject(scope.reason) : next(scope)));
     // A queued call whose scope aborts (timeout, deadline, caller) must not wait for a slot.
     return scope.cancellable && inner.executionSlots <= 0 ? raceAbort(p, scope) : p;
   }

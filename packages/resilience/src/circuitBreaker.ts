@@ -13,7 +13,7 @@ import {
 } from 'cockatiel';
 import { BrokenCircuitError, isBrokenCircuitError } from './errors';
 import { BasePolicy, RUN, type Step } from './internal/base';
-import { verdict } from './internal/classification';
+import { isCancellation, verdict } from './internal/classification';
 import type { Scope } from './internal/scope';
 import { type LoggerLike, observeBreaker, recordRejected, recordTransition } from './internal/telemetry';
 import { withoutStack } from './internal/withoutStack';
@@ -155,9 +155,13 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
     this.probeConcurrency = Math.max(1, Math.floor(options.probeConcurrency ?? 1));
     this.logger = options.logger;
     const custom = options.isFailure;
-    this.isFailure = custom
+    const counts: (err: unknown) => boolean = custom
       ? (err) => !isOwnRejection(err) && custom(err, verdict(err).classified)
       : (err) => verdict(err).dependencyFailure;
+    // A probe cut short from our side (caller abort, retry deadline) proves nothing either way,
+    // yet cockatiel closes on any error that is not a failure: while probing it counts as a
+    // failure (one more break) instead.
+    this.isFailure = (err) => counts(err) || (this.probing() && isCancellation(err));
     const trigger = makeTrigger(options.trigger);
     const halfOpenAfter = options.halfOpenAfter ?? 5_000;
     this.halfOpenAfterMs = typeof halfOpenAfter === 'number' ? halfOpenAfter : undefined;
@@ -307,6 +311,11 @@ export class CircuitBreakerPolicy extends BasePolicy implements Policy {
     } finally {
       this.probesInFlight--;
     }
+  }
+
+  /** A probe is in flight: cockatiel's own (half-open) or one of ours while recovering. */
+  private probing(): boolean {
+    return this.inner.state === CockatielState.HalfOpen || this.recovering > 0;
   }
 
   private probeSucceeded(): void {

@@ -37,7 +37,8 @@ export type ResilientPoolOptions = {
   policy?: Policy;
   /**
    * Which statements may run twice (retried after a connection reset or a timeout). Default:
-   * read-only statements (SELECT, SHOW, EXPLAIN, VALUES, TABLE, and WITH without a write).
+   * read-only statements (one SELECT without INTO, SHOW, VALUES, TABLE, and EXPLAIN or WITH
+   * without a write).
    * Serialization failures, deadlocks and refused connections are retried whatever this says:
    * the statement did not take effect.
    */
@@ -51,17 +52,24 @@ export type ResilientPoolOptions = {
   logger?: LoggerLike;
 };
 
-const READ_ONLY = /^\s*(?:select|show|explain|values|table)\b/i;
-const WITH = /^\s*with\b/i;
+const READ_ONLY = /^\s*(?:select|show|values|table)\b/i;
+// WITH may hold a data-modifying CTE, and EXPLAIN ANALYZE runs the statement it explains.
+const WRAPPER = /^\s*(?:with|explain)\b/i;
 const WRITES = /\b(?:insert|update|delete|merge|truncate|call|nextval|setval)\b/i;
+// SELECT … INTO creates a table.
+const SELECT_WRITES = /\b(?:nextval|setval)\s*\(|\binto\b/i;
+// A simple query may hold several statements; the later ones can be anything.
+const MORE_STATEMENTS = /;\s*\S/;
 
 /**
- * Default idempotency guess from the statement text: read-only statements only.
+ * Default idempotency guess from the statement text: read-only statements only (a single
+ * statement; when unsure, not read-only).
  * @example isReadOnlyStatement('SELECT 1') // true; isReadOnlyStatement('INSERT …') // false
  */
 export function isReadOnlyStatement(text: string): boolean {
-  if (READ_ONLY.test(text)) return !/\b(?:nextval|setval)\s*\(/i.test(text);
-  return WITH.test(text) && !WRITES.test(text);
+  if (MORE_STATEMENTS.test(text)) return false;
+  if (READ_ONLY.test(text)) return !SELECT_WRITES.test(text);
+  return WRAPPER.test(text) && !WRITES.test(text);
 }
 
 const IDEMPOTENT: ExecuteOptions = { idempotent: true };

@@ -201,6 +201,57 @@ describe('circuitBreaker', () => {
     expect(b.state).toBe('open');
   });
 
+  it("never opens on the caller's own aborts (clients going away)", async () => {
+    const b = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 2 } });
+    const p = policy(b, timeout(5_000));
+    // A fetch-like callee: rejects with an AbortError when its signal aborts.
+    const hang = ({ signal }: { signal: AbortSignal }) =>
+      new Promise<string>((_, reject) =>
+        signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError'))),
+      );
+    // Through a timeout (the breaker sees the abort reason) and straight (it sees the callee's error).
+    for (const target of [p, b, p, b]) {
+      const ac = new AbortController();
+      const call = target.execute(hang, { signal: ac.signal });
+      ac.abort(); // reason: DOMException AbortError
+      await expect(call).rejects.toMatchObject({ name: 'AbortError' });
+      await jest.advanceTimersByTimeAsync(0);
+    }
+    expect(b.state).toBe('closed');
+    await expect(b.execute(ok)).resolves.toBe('ok');
+  });
+
+  it('a probe cut short by its caller does not close the breaker', async () => {
+    const b = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 1 }, halfOpenAfter: 100 });
+    await b.execute(down).catch(() => {});
+    await jest.advanceTimersByTimeAsync(100);
+    const ac = new AbortController();
+    const probe = b.execute(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+      { signal: ac.signal },
+    );
+    ac.abort();
+    await expect(probe).rejects.toMatchObject({ name: 'AbortError' });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(b.state).toBe('open');
+  });
+
+  it('a probe cut short by the retry deadline does not close the breaker', async () => {
+    const b = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 1 }, halfOpenAfter: 100 });
+    await b.execute(down).catch(() => {});
+    await jest.advanceTimersByTimeAsync(100);
+    // A fetch-like callee: rejects with the abort reason (here the deadline error).
+    const hung = policy(retry({ deadlineMs: 50, budget: false }), b).execute(
+      ({ signal }) =>
+        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
+    );
+    hung.catch(() => {});
+    await jest.advanceTimersByTimeAsync(100);
+    await expect(hung).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });
+    expect(b.state).toBe('open');
+  });
+
   it('inside a retry: the retry does not hammer an open breaker', async () => {
     const b = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 2 }, halfOpenAfter: 60_000 });
     const fn = jest.fn(down);

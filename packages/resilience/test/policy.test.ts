@@ -61,6 +61,24 @@ describe('bulkhead', () => {
     gate.resolve('done');
     await busy;
   });
+
+  it('a queued call that timed out or was aborted never runs once a slot frees', async () => {
+    const b = bulkhead(1, 5);
+    const gate = deferred<string>();
+    const busy = b.execute(() => gate.promise);
+    const late = jest.fn(async () => 'ran after the caller gave up');
+    await expect(policy(timeout(20), b).execute(late)).rejects.toMatchObject({ code: 'POLICY_TIMEOUT' });
+    const ac = new AbortController();
+    const aborted = b.execute(late, { signal: ac.signal });
+    ac.abort(new Error('client went away'));
+    await expect(aborted).rejects.toThrow('client went away');
+    gate.resolve('done');
+    await busy;
+    await new Promise((r) => setImmediate(r));
+    expect(late).not.toHaveBeenCalled();
+    // The dead entries left the queue: the bulkhead serves new calls normally.
+    await expect(b.execute(async () => 'next')).resolves.toBe('next');
+  });
 });
 
 describe('fallback', () => {
@@ -82,6 +100,9 @@ describe('fallback', () => {
     await expect(f.execute(() => Promise.reject(new NotFoundError('gone')))).rejects.toBeInstanceOf(
       NotFoundError,
     );
+    // A deliberate abort (the client went away) is not a dependency failure: no stand-in value.
+    const abort = new DOMException('aborted', 'AbortError');
+    await expect(f.execute(() => Promise.reject(abort))).rejects.toBe(abort);
     const all = fallback('default', { when: () => true });
     await expect(all.execute(() => Promise.reject(new TypeError('bug')))).resolves.toBe('default');
   });
@@ -163,6 +184,12 @@ describe('idempotency rules', () => {
     expect(isReadOnlyStatement("SELECT nextval('s')")).toBe(false);
     expect(isReadOnlyStatement('INSERT INTO t VALUES (1)')).toBe(false);
     expect(isReadOnlyStatement('UPDATE t SET n = n + 1')).toBe(false);
+    expect(isReadOnlyStatement('SELECT 1;')).toBe(true);
+    expect(isReadOnlyStatement('EXPLAIN SELECT * FROM t')).toBe(true);
+    // Statements that write although they start like a read: repeating them is not harmless.
+    expect(isReadOnlyStatement('SELECT 1; UPDATE t SET n = n + 1')).toBe(false);
+    expect(isReadOnlyStatement('EXPLAIN ANALYZE INSERT INTO t VALUES (1)')).toBe(false);
+    expect(isReadOnlyStatement('SELECT * INTO t_copy FROM t')).toBe(false);
   });
 
   it('knows idempotent Redis commands, and conditional options that are not', () => {

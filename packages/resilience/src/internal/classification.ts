@@ -15,6 +15,8 @@ export type Verdict = {
 };
 
 const DEPENDENCY_CATEGORIES = new Set(['unavailable', 'timeout', 'rate_limited']);
+/** classify()'s code for a deliberate abort (AbortError, node-redis AbortError). */
+const ABORTED = 'ABORTED';
 const cache = new WeakMap<object, Verdict>();
 
 function ownVerdict(err: unknown): Omit<Verdict, 'classified'> | undefined {
@@ -61,12 +63,21 @@ export function verdict(err: unknown): Verdict {
     retryable: classified.retryable,
     maybeSent: classified.maybeSent === true,
     // A syntax error or a unique violation is the caller's bug, not an unhealthy database:
-    // database/cache errors count only when transient.
+    // database/cache errors count only when transient. A deliberate abort (the caller or its
+    // client went away: classified ABORTED, category timeout) says nothing about the dependency.
     dependencyFailure:
-      DEPENDENCY_CATEGORIES.has(classified.category) ||
+      (DEPENDENCY_CATEGORIES.has(classified.category) && classified.code !== ABORTED) ||
       ((classified.category === 'database' || classified.category === 'cache') && classified.retryable),
     rejection: false,
   };
   if (isObj) cache.set(err as object, v);
   return v;
+}
+
+/**
+ * The call was cut short from our side (the caller aborted, the retry's overall deadline
+ * passed): the failure says nothing about the dependency's health either way.
+ */
+export function isCancellation(err: unknown): boolean {
+  return isPolicyTimeoutError(err) ? err.deadline : verdict(err).classified.code === ABORTED;
 }
