@@ -5,7 +5,8 @@ import { recordError } from './recordError';
 export type ProcessHandlerOptions = {
   /**
    * Flushes telemetry before exit, e.g. the otel package's `shutdown`. The global tracer and
-   * meter providers are force-flushed as well when they support it.
+   * meter providers are force-flushed as well when they support it. Called only before a fatal
+   * exit: after a logged rejection the process carries on, so only the providers are flushed.
    */
   flush?: () => unknown;
   /** Longest wait for the flush before exiting anyway. Default 5000 ms. */
@@ -92,7 +93,8 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
       return;
     }
     recordError(reason, { fields: { 'error.origin': 'unhandledRejection' } });
-    void flushAll(options.flush, timeoutMs, false);
+    // Not options.flush: it may shut the SDK down (otel's shutdown), and the process goes on.
+    void flushAll(undefined, timeoutMs, false);
   };
 
   process.on('uncaughtException', onUncaught);

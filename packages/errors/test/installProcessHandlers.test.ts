@@ -37,7 +37,7 @@ describe('installProcessHandlers (real child processes)', () => {
     expect(jsonLines(r.stdout).records.some((l) => l['error.code'] === 'INVARIANT_BROKEN')).toBe(true);
   });
 
-  it('unhandled rejection: logged and classified, the process keeps running by default', async () => {
+  it('unhandled rejection: logged and classified, the process keeps running (and its SDK) by default', async () => {
     const r = await run('rejection');
     expect(r.code).toBe(0);
     const { records } = jsonLines(r.stdout);
@@ -46,6 +46,8 @@ describe('installProcessHandlers (real child processes)', () => {
       'error.category': 'unavailable',
     });
     expect(records.some((l) => l.alive === true)).toBe(true);
+    // `flush` may be otel's shutdown(): a process that carries on must keep its telemetry.
+    expect(records.some((l) => l.flushed === true)).toBe(false);
   });
 
   it('unhandled rejection with exitOnUnhandledRejection: exits 1 after the flush', async () => {

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   problemDetails,
   RateLimitedError,
+  sendProblem,
   setMessageTranslator,
   setUserMessages,
   UnavailableError,
@@ -157,6 +158,32 @@ describe('problemDetails', () => {
         expect(JSON.stringify(body)).not.toMatch(/secrets|inner cause|problemDetails\.test/);
       }
     });
+  });
+
+  it('never throws on a path that is not valid UTF-16 (lone surrogate), and sendProblem still answers', () => {
+    const weird = req('/v1/caf\uD800e?q=1');
+    const { body, status } = problemDetails(new NotFoundError('gone'), weird);
+    expect(status).toBe(404);
+    expect(body.instance === undefined || /^\/[\x21-\x7e]*$/.test(body.instance)).toBe(true);
+    const res = {
+      statusCode: 200,
+      headersSent: false,
+      headers: {} as Record<string, string>,
+      body: undefined as string | undefined,
+      setHeader(name: string, value: string) {
+        this.headers[name] = value;
+      },
+      getHeader(name: string) {
+        return this.headers[name];
+      },
+      end(chunk?: string) {
+        this.body = chunk;
+      },
+    };
+    const silent = { log() {} } as never;
+    expect(() => sendProblem(new NotFoundError('gone'), weird, res, { logger: silent })).not.toThrow();
+    expect(res.statusCode).toBe(404);
+    expect(JSON.parse(res.body ?? '{}')).toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('HTTP-ish titles come from the status, 5xx bodies are generic', () => {

@@ -22,7 +22,13 @@ export function requestPath(req: unknown): string | undefined {
   const path = url.split('?')[0]!.split('#')[0]!;
   if (path.length === 0 || path.length > 512) return undefined;
   // Only printable ASCII: the instance is echoed back, so no control characters.
-  return /^[\x21-\x7e]+$/.test(path) ? path : encodeURI(path).slice(0, 512);
+  if (/^[\x21-\x7e]+$/.test(path)) return path;
+  try {
+    return encodeURI(path).slice(0, 512);
+  } catch {
+    // A lone surrogate (not valid UTF-16) makes encodeURI throw: no instance beats no answer.
+    return undefined;
+  }
 }
 
 const LOCALE = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/;
