@@ -1,3 +1,4 @@
+import { validateHeaderName, validateHeaderValue } from 'node:http';
 import { readConfig } from './readConfig';
 
 describe('readConfig', () => {
@@ -83,6 +84,25 @@ describe('readConfig', () => {
     expect(warnings[0]).not.toContain('s3cret');
   });
 
+  it('skips header entries node:http would refuse (one warning, values never echoed) and keeps the rest', () => {
+    const { config, warnings } = readConfig({
+      OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme,my key=s3cret,api-key=abc%0Ad3f',
+      OTEL_EXPORTER_OTLP_LOGS_HEADERS: 'x-logs=1,x-bad=%7F',
+    });
+    expect(config.traces.otlp.headers).toEqual({ 'x-tenant': 'acme' });
+    expect(config.logs.otlp.headers).toEqual({ 'x-tenant': 'acme', 'x-logs': '1' });
+    // Every header left must be one http.request() accepts: a single bad one made every export fail.
+    for (const s of ['traces', 'metrics', 'logs'] as const) {
+      for (const [k, v] of Object.entries(config[s].otlp.headers)) {
+        expect(() => validateHeaderName(k)).not.toThrow();
+        expect(() => validateHeaderValue(k, v)).not.toThrow();
+      }
+    }
+    expect(warnings.filter((w) => w.startsWith('OTEL_EXPORTER_OTLP_HEADERS '))).toHaveLength(1);
+    expect(warnings.filter((w) => w.startsWith('OTEL_EXPORTER_OTLP_LOGS_HEADERS '))).toHaveLength(1);
+    expect(warnings.join('\n')).not.toMatch(/s3cret|d3f|my key/);
+  });
+
   it('uses signal-specific endpoints verbatim and appends paths to the base one', () => {
     const { config } = readConfig({
       OTEL_EXPORTER_OTLP_ENDPOINT: 'https://collector:4318/base/',
@@ -116,6 +136,44 @@ describe('readConfig', () => {
     });
     expect(config.traces.batch.maxExportBatchSize).toBe(100);
     expect(warnings[0]).toContain('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
+  });
+
+  it("rejects delays and timeouts longer than Node's timers hold (they would fire after 1 ms)", () => {
+    const huge = '3000000000';
+    const { config, warnings } = readConfig({
+      OTEL_METRIC_EXPORT_INTERVAL: huge,
+      OTEL_METRIC_EXPORT_TIMEOUT: huge,
+      OTEL_BSP_SCHEDULE_DELAY: huge,
+      OTEL_BSP_EXPORT_TIMEOUT: huge,
+      OTEL_BLRP_SCHEDULE_DELAY: huge,
+      OTEL_BLRP_EXPORT_TIMEOUT: huge,
+      OTEL_EXPORTER_OTLP_TIMEOUT: huge,
+      OTEL_EXPORTER_OTLP_LOGS_TIMEOUT: huge,
+    });
+    expect(config.metrics.exportIntervalMillis).toBe(60_000);
+    expect(config.metrics.exportTimeoutMillis).toBe(30_000);
+    expect(config.traces.batch.scheduledDelayMillis).toBe(5000);
+    expect(config.traces.batch.exportTimeoutMillis).toBe(30_000);
+    expect(config.logs.batch.scheduledDelayMillis).toBe(1000);
+    expect(config.logs.batch.exportTimeoutMillis).toBe(30_000);
+    expect(config.traces.otlp.timeoutMillis).toBe(10_000);
+    expect(config.logs.otlp.timeoutMillis).toBe(10_000);
+    for (const name of [
+      'OTEL_METRIC_EXPORT_INTERVAL=',
+      'OTEL_METRIC_EXPORT_TIMEOUT=',
+      'OTEL_BSP_SCHEDULE_DELAY=',
+      'OTEL_BSP_EXPORT_TIMEOUT=',
+      'OTEL_BLRP_SCHEDULE_DELAY=',
+      'OTEL_BLRP_EXPORT_TIMEOUT=',
+      'OTEL_EXPORTER_OTLP_TIMEOUT=',
+      'OTEL_EXPORTER_OTLP_LOGS_TIMEOUT=',
+    ]) {
+      expect(warnings.filter((w) => w.startsWith(name))).toHaveLength(1);
+    }
+    // The largest value a timer holds is still accepted.
+    expect(
+      readConfig({ OTEL_METRIC_EXPORT_INTERVAL: '2147483647' }).config.metrics.exportIntervalMillis,
+    ).toBe(2_147_483_647);
   });
 
   it('shortens huge rejected values in warnings', () => {

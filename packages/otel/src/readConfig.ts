@@ -153,6 +153,10 @@ export const DEFAULT_IGNORE_PATHS: readonly string[] = [
 ];
 
 const DEFAULT_ENDPOINT = 'http://localhost:4318';
+// Node's timers hold at most 2^31-1 ms: a longer delay fires after 1 ms instead (a metrics
+// export every millisecond for OTEL_METRIC_EXPORT_INTERVAL=3000000000), so such values are
+// rejected like any other invalid one.
+const MAX_TIMER_MS = 2_147_483_647;
 const LOG_LEVELS: readonly LogLevel[] = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
@@ -251,13 +255,13 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
       url = u.toString();
     }
     const headers = {
-      ...(r.keyValues('OTEL_EXPORTER_OTLP_HEADERS', { secret: true }) ?? {}),
-      ...(r.keyValues(`OTEL_EXPORTER_OTLP_${S}_HEADERS`, { secret: true }) ?? {}),
+      ...(r.keyValues('OTEL_EXPORTER_OTLP_HEADERS', { secret: true, header: true }) ?? {}),
+      ...(r.keyValues(`OTEL_EXPORTER_OTLP_${S}_HEADERS`, { secret: true, header: true }) ?? {}),
     };
     const timeoutMillis = r.int(
       `OTEL_EXPORTER_OTLP_${S}_TIMEOUT`,
-      r.int('OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, { min: 1 }),
-      { min: 1 },
+      r.int('OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, { min: 1, max: MAX_TIMER_MS }),
+      { min: 1, max: MAX_TIMER_MS },
     );
     const compression = r.oneOf(
       `OTEL_EXPORTER_OTLP_${S}_COMPRESSION`,
@@ -318,8 +322,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
       maxExportBatchSize = maxQueueSize;
     }
     return {
-      scheduledDelayMillis: r.int(`${prefix}_SCHEDULE_DELAY`, delay),
-      exportTimeoutMillis: r.int(`${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 1 }),
+      scheduledDelayMillis: r.int(`${prefix}_SCHEDULE_DELAY`, delay, { max: MAX_TIMER_MS }),
+      exportTimeoutMillis: r.int(`${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 1, max: MAX_TIMER_MS }),
       maxQueueSize,
       maxExportBatchSize,
     };
@@ -368,8 +372,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     metrics: {
       exporters: exporters('metrics'),
       otlp: otlp('metrics'),
-      exportIntervalMillis: r.int('OTEL_METRIC_EXPORT_INTERVAL', 60_000, { min: 1 }),
-      exportTimeoutMillis: r.int('OTEL_METRIC_EXPORT_TIMEOUT', 30_000, { min: 1 }),
+      exportIntervalMillis: r.int('OTEL_METRIC_EXPORT_INTERVAL', 60_000, { min: 1, max: MAX_TIMER_MS }),
+      exportTimeoutMillis: r.int('OTEL_METRIC_EXPORT_TIMEOUT', 30_000, { min: 1, max: MAX_TIMER_MS }),
       temporality: r.oneOf(
         'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
         ['cumulative', 'delta', 'lowmemory'] as const,

@@ -11,6 +11,15 @@ describe('sanitizeSql', () => {
     ["SELECT X'1F', B'101', N'nat'", 'SELECT ?, ?, ?'],
     ['SELECT 1 -- comment 42\nFROM t', 'SELECT ? -- comment 42\nFROM t'],
     ["SELECT 'unterminated", 'SELECT ?'],
+    // PostgreSQL 16 integer literals: hexadecimal, octal, binary, with digit separators.
+    [
+      'SELECT * FROM t WHERE k = 0xDEADBEEF OR m = 0o17 OR b = 0b101',
+      'SELECT * FROM t WHERE k = ? OR m = ? OR b = ?',
+    ],
+    [
+      'UPDATE t SET n = 1_000_000, f = 1_5.2_5 WHERE t1.c2 = 3',
+      'UPDATE t SET n = ?, f = ?.? WHERE t1.c2 = ?',
+    ],
   ])('%s', (input, expected) => {
     expect(sanitizeSql(input)).toBe(expected);
   });

@@ -98,6 +98,9 @@ export function sanitizeSql(sql: string): string {
           while (j < n && isDigit(sql.charCodeAt(j))) j++;
         }
       }
+      // The rest of a PostgreSQL 16 literal: 0x1F, 0o17, 0b101, 1_000_000 (otherwise `x1F` or
+      // `_000_000` would be copied out as an identifier, digits and all).
+      while (j < n && isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) j++;
       out += '?';
       i = j;
       continue;

@@ -163,6 +163,13 @@ describe('malformed and oversized headers', () => {
     expect(text.length).toBeLessThan(16_000);
   });
 
+  it('absolute-form request target (as sent to a proxy): url.path is the path, credentials not exported', async () => {
+    expect(await get(app.port, 'http://proxyuser:hunter2@example.com:8080/absolute-form?k=v')).toBe(200);
+    const span = await waitFor(() => sink.spans().find(spanFor('/absolute-form')));
+    expect(span.attributes['url.query']).toBe('k=REDACTED');
+    expect(JSON.stringify(span)).not.toContain('hunter2');
+  });
+
   it('without a larger header limit, Node refuses 64 KB headers (431) and the app keeps serving', async () => {
     const plain = await startApp(
       ['--require', '@mem0-stack/otel/register'],

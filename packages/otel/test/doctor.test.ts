@@ -59,6 +59,23 @@ describe('mem0-otel doctor', () => {
     expect(r.stdout).toContain('config: OTEL_BSP_MAX_QUEUE_SIZE="many"');
   });
 
+  it('a header node:http refuses is a listed config problem (exit 1), not a crash; the other headers are checked', async () => {
+    const before = sink.requests.traces;
+    const r = await runNode([CLI, 'doctor'], {
+      cwd: REPO_DIR,
+      env: childEnv({
+        OTEL_EXPORTER_OTLP_ENDPOINT: sink.url,
+        OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=acme,api-key=abc%0Ad3f',
+      }),
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('config: OTEL_EXPORTER_OTLP_HEADERS has 1 malformed entry (entry 1)');
+    expect(r.stdout).toMatch(/ok {3}traces {3}http:\/\/127\.0\.0\.1:\d+\/v1\/traces {2}HTTP 200/);
+    expect(r.stdout).not.toContain('d3f');
+    expect(sink.requests.traces).toBeGreaterThan(before);
+  });
+
   it('--json prints the report as JSON', async () => {
     const r = await runNode([CLI, 'doctor', '--json'], {
       cwd: REPO_DIR,

@@ -13,7 +13,11 @@ export type EnvReader = {
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T;
   list(name: string): string[] | undefined;
   url(name: string): string | undefined;
-  keyValues(name: string, opts?: { secret?: boolean }): Record<string, string> | undefined;
+  /**
+   * `k=v,k2=v2`, percent-decoded. `secret`: entries are never echoed in warnings. `header`:
+   * each entry must also be a valid HTTP header (name a token, value without control characters).
+   */
+  keyValues(name: string, opts?: { secret?: boolean; header?: boolean }): Record<string, string> | undefined;
   warn(message: string): void;
 };
 
@@ -108,7 +112,12 @@ export function createEnvReader(env: NodeJS.ProcessEnv): EnvReader {
         const eq = part.indexOf('=');
         const key = eq > 0 ? safeDecode(part.slice(0, eq).trim()) : undefined;
         const value = eq > 0 ? safeDecode(part.slice(eq + 1).trim()) : undefined;
-        if (key === undefined || key === '' || value === undefined) {
+        if (
+          key === undefined ||
+          key === '' ||
+          value === undefined ||
+          (opts.header === true && (!HEADER_NAME.test(key) || INVALID_HEADER_VALUE.test(value)))
+        ) {
           // Never echo a header entry: it may hold a token.
           bad.push(opts.secret ? `entry ${bad.length + 1}` : quoteValue(part.trim()));
           continue;
@@ -117,13 +126,18 @@ export function createEnvReader(env: NodeJS.ProcessEnv): EnvReader {
       }
       if (bad.length > 0) {
         warn(
-          `${name} has ${bad.length} malformed entr${bad.length === 1 ? 'y' : 'ies'} (${bad.join(', ')}); expected key=value pairs separated by commas. Ignoring ${bad.length === 1 ? 'it' : 'them'}.`,
+          `${name} has ${bad.length} malformed entr${bad.length === 1 ? 'y' : 'ies'} (${bad.join(', ')}); expected ${opts.header ? 'header=value pairs (valid HTTP header names and values)' : 'key=value pairs'} separated by commas. Ignoring ${bad.length === 1 ? 'it' : 'them'}.`,
         );
       }
       return out;
     },
   };
 }
+
+// RFC 9110 token and field-value rules, as node:http enforces them: a header that breaks them
+// makes http.request() throw, so every export of the signal would fail (and the doctor crash).
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 function safeDecode(s: string): string | undefined {
   try {

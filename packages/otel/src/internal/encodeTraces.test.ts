@@ -121,4 +121,48 @@ describe('encodeTraceRequest', () => {
     expect(Buffer.compare(Buffer.from(assembleTraceRequest(second)), upstream)).toBe(0);
     expect(Buffer.compare(Buffer.from(body), kept)).toBe(0);
   });
+
+  it('keeps every byte of a span that ends at the edge of its section buffer (long trace state, long status message)', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes({ 'service.name': 'edge' }),
+      spanProcessors: [new SimpleSpanProcessor({ exporter })],
+    });
+    // Take whatever sections earlier tests pooled: every batch below starts on a fresh 16 KiB one.
+    const drain = createEncodedBatch();
+    for (let i = 0; i < 8; i++) {
+      const s = provider.getTracer(`drain-${i}`).startSpan('d');
+      s.end();
+      appendSpan(drain, s as unknown as ReadableSpan);
+    }
+    const tracer = provider.getTracer('edge');
+    const remote = trace.setSpanContext(context.active(), {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+      isRemote: true,
+      traceState: new TraceState(`vendor=${'v'.repeat(130)}`),
+    });
+    const failures: string[] = [];
+    // A padding span moves the probe span's start across the last bytes of the 16 KiB section.
+    for (let pad = 15_600; pad < 16_300; pad++) {
+      exporter.reset();
+      tracer.startSpan('pad', { attributes: { p: 'x'.repeat(pad) } }).end();
+      tracer.startSpan('child of a remote parent', {}, remote).end();
+      const failed = tracer.startSpan('failed');
+      failed.setStatus({ code: SpanStatusCode.ERROR, message: 'm'.repeat(200) });
+      failed.end();
+      const spans = exporter.getFinishedSpans();
+      const upstream = Buffer.from(ProtobufTraceSerializer.serializeRequest(spans) as Uint8Array);
+      const batch = createEncodedBatch();
+      try {
+        for (const s of spans) appendSpan(batch, s);
+        const ours = Buffer.from(assembleTraceRequest(batch));
+        if (Buffer.compare(ours, upstream) !== 0) failures.push(`pad ${pad}: bytes differ`);
+      } catch (err) {
+        failures.push(`pad ${pad}: ${(err as Error).message}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
 });

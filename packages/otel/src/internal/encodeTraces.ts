@@ -140,6 +140,8 @@ function writeSpan(span: ReadableSpan): void {
   }
   const parent = span.parentSpanContext;
   if (parent?.spanId) {
+    // Own room: a long trace state above may have used up the slack of the first ensure.
+    ensure(10);
     buf[pos++] = 0x22;
     buf[pos++] = 8;
     writeHex(parent.spanId);
@@ -214,7 +216,8 @@ function writeSpan(span: ReadableSpan): void {
   const message = span.status.message;
   const mLen = message ? strSize(message) : 0;
   const statusLen = (mLen > 0 ? 1 + varintSize(mLen) + mLen : 0) + 2;
-  ensure(statusLen + 8);
+  // Tag, length varint (up to 5 bytes for a long message), body, then the 6 bytes of flags.
+  ensure(1 + varintSize(statusLen) + statusLen + 6);
   buf[pos++] = 0x7a;
   writeVarint(statusLen);
   if (mLen > 0 && message) {

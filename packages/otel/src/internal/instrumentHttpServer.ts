@@ -168,7 +168,7 @@ export function instrumentHttpServer(opts: {
     const attributes: Attributes = {
       'http.request.method': method,
       'url.scheme': scheme,
-      'url.path': q === -1 ? url : url.slice(0, q),
+      'url.path': url.charCodeAt(0) === 47 ? (q === -1 ? url : url.slice(0, q)) : targetPath(url, q),
       'network.protocol.version': version,
     };
     if (q !== -1) attributes['url.query'] = url.slice(q + 1);
@@ -261,6 +261,15 @@ export function instrumentHttpServer(opts: {
       if (original) p.emit = original;
     }
   };
+}
+
+// An absolute-form request target (`GET http://user:pw@host/p`, as sent to a proxy) carries a
+// scheme and authority, credentials included: url.path is only its path.
+const ABSOLUTE_TARGET = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+function targetPath(url: string, q: number): string {
+  const path = q === -1 ? url : url.slice(0, q);
+  const m = ABSOLUTE_TARGET.exec(path);
+  return m === null ? path : path.slice(m[0].length) || '/';
 }
 
 function hasExceptionEvent(span: object): boolean {
