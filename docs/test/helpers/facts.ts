@@ -55,7 +55,7 @@ export function envReadsInCode(): Map<string, string[]> {
     /\br\.(?:raw|bool|int|ratio|oneOf|list|url|keyValues)\(\s*[`'"]([^`'"]+)[`'"]/g,
     /\breadProtocol\(\s*[`'"]([^`'"]+)[`'"]/g,
     /\bconst (?:specificName|name) = `(OTEL_[^`]+)`/g,
-    /\bint\(env,\s*'([A-Z][A-Z0-9_]+)'/g,
+    /\b(?:int|onOff)\(env,\s*'([A-Z][A-Z0-9_]+)'/g,
     /\bbool\('([A-Z][A-Z0-9_]+)'/g,
   ];
   for (const file of [...sourceFiles(), join(REPO, 'scripts', 'demo.mjs')]) {

@@ -101,7 +101,12 @@ export function createApp(deps: AppDeps): express.Express {
       throw err;
     }
   };
-  const listKey = (userId: string, limit: number, cursor = '') => `list:${userId}:${limit}:${cursor}`;
+  // A user id may contain ":" (and a search query anything): escaped, it cannot run into the
+  // next part of the key, so two users' entries never share a key (`X` searching "5:tea" at
+  // limit 20 would otherwise read and write user `X:20`'s search for "tea" at limit 5).
+  const userKey = (userId: string) => encodeURIComponent(userId);
+  const listKey = (userId: string, limit: number, cursor = '') =>
+    `list:${userKey(userId)}:${limit}:${cursor}`;
   const pageTags = (p: MemoryPage) => itemTags(p.items);
 
   // A search's lexemes depend only on its text: ask PostgreSQL once per distinct query.
@@ -235,7 +240,7 @@ export function createApp(deps: AppDeps): express.Express {
     track(async (req: Request, res: Response) => {
       const q = v.searchQuery(req.query);
       const items = await cached(
-        `search:${q.userId}:${q.limit}:${q.q}`,
+        `search:${userKey(q.userId)}:${q.limit}:${q.q}`,
         await searchTags(q.userId, q.q),
         () => repo.search(q.userId, q.q, q.limit),
         itemTags,

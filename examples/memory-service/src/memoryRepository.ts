@@ -94,6 +94,17 @@ export function encodeCursor(c: Cursor): string {
 const ISO_US = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+// Date.parse accepts days a month does not have (Feb 30 rolls over to Mar 1) and year 0, which
+// PostgreSQL refuses: such a cursor must be INVALID_CURSOR here, not a database error later.
+function isTimestamp(iso: string): boolean {
+  const t = Date.parse(iso);
+  return (
+    !Number.isNaN(t) &&
+    iso.slice(0, 4) !== '0000' &&
+    new Date(t).toISOString().slice(0, 19) === iso.slice(0, 19)
+  );
+}
+
 /**
  * Decodes a cursor; returns undefined for anything this service did not produce.
  * @example const c = decodeCursor(req.query.cursor); if (!c) throw badCursor();
@@ -104,8 +115,7 @@ export function decodeCursor(raw: string): Cursor | undefined {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'));
     if (!Array.isArray(v) || v.length !== 2) return undefined;
     const [createdAt, id] = v as unknown[];
-    if (typeof createdAt !== 'string' || !ISO_US.test(createdAt) || Number.isNaN(Date.parse(createdAt)))
-      return undefined;
+    if (typeof createdAt !== 'string' || !ISO_US.test(createdAt) || !isTimestamp(createdAt)) return undefined;
     if (typeof id !== 'string' || !UUID.test(id)) return undefined;
     return { createdAt, id };
   } catch {

@@ -78,6 +78,9 @@ export async function sendJson(
 ) {
   const json = Buffer.from(JSON.stringify(body));
   res.status(status).setHeader('content-type', 'application/json; charset=utf-8');
+  // Before the 304 check: a 304 must carry the Vary a 200 would (RFC 9110 §15.4.5), or a shared
+  // cache revalidating its gzip copy could serve it to a client that accepts no encoding.
+  res.setHeader('vary', 'accept-encoding');
   let tag: string | undefined;
   if (opts.etag) {
     tag = `W/"${createHash('sha1').update(json).digest('base64url').slice(0, 27)}"`;
@@ -93,7 +96,6 @@ export async function sendJson(
     opts.compressAbove > 0 && json.length > opts.compressAbove
       ? pickEncoding(req.headers['accept-encoding'])
       : undefined;
-  res.setHeader('vary', 'accept-encoding');
   if (enc) {
     const out = await compress(json, enc, tag);
     res.setHeader('content-encoding', enc);

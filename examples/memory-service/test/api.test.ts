@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { loadConfig } from '../src/config';
 import { call, deleteKeys, startTestService, uniqueUser } from './helpers';
 
 let ctx: Awaited<ReturnType<typeof startTestService>>;
@@ -147,6 +148,19 @@ describe('GET /v1/memories/:id', () => {
     expect(again.text).toBe('');
   });
 
+  test('a 304 carries the Vary and ETag a 200 would carry (RFC 9110 §15.4.5)', async () => {
+    const m = await create(uniqueUser(), 'vary on the not-modified answer too');
+    const r = await call(base, 'GET', `/v1/memories/${m.id}`);
+    expect(r.headers.get('vary')).toBe('accept-encoding');
+    const etag = r.headers.get('etag') as string;
+    const again = await call(base, 'GET', `/v1/memories/${m.id}`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    // Without Vary a shared cache could revalidate a gzip copy for a client that sent no
+    // Accept-Encoding, and then serve it compressed.
+    expect(again.headers.get('vary')).toBe('accept-encoding');
+  });
+
   test('?fields= returns only those fields', async () => {
     const m = await create(uniqueUser(), 'fields please');
     const r = await call(base, 'GET', `/v1/memories/${m.id}?fields=id,content`);
@@ -223,6 +237,16 @@ describe('GET /v1/memories (keyset pagination)', () => {
     ['limit not a number', '/v1/memories?user_id=a&limit=ten', 'VALIDATION_FAILED'],
     ['unknown query parameter', '/v1/memories?user_id=a&sort=asc', 'VALIDATION_FAILED'],
     ['garbage cursor', '/v1/memories?user_id=a&cursor=!!!', 'INVALID_CURSOR'],
+    [
+      'forged cursor with an impossible date (Feb 30)',
+      `/v1/memories?user_id=a&cursor=${Buffer.from(JSON.stringify(['2024-02-30T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`,
+      'INVALID_CURSOR',
+    ],
+    [
+      'forged cursor in year 0 (PostgreSQL has no year 0)',
+      `/v1/memories?user_id=a&cursor=${Buffer.from(JSON.stringify(['0000-01-01T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'])).toString('base64url')}`,
+      'INVALID_CURSOR',
+    ],
     [
       'well-formed but forged cursor',
       `/v1/memories?user_id=a&cursor=${Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url')}`,
@@ -484,5 +508,43 @@ describe('everything else', () => {
   test('business events are logged with ids', async () => {
     const m = await create(uniqueUser('log'), 'logged');
     expect(ctx.logs.find((l) => l.message === 'memory.created' && l['memory.id'] === m.id)).toBeDefined();
+  });
+
+  test('a bad MEM0_CACHE / MEM0_CACHE_L1 / PORT gives one warning naming it and keeps the default', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const c = loadConfig({ MEM0_CACHE: 'false', MEM0_CACHE_L1: '0', PORT: '70000' });
+      expect({ cache: c.cacheEnabled, l1: c.cacheL1, port: c.port }).toEqual({
+        cache: true,
+        l1: true,
+        port: 3000,
+      });
+      const said = warn.mock.calls.map((a) => String(a[0]));
+      for (const name of ['MEM0_CACHE=', 'MEM0_CACHE_L1=', 'PORT=']) {
+        expect(said.filter((m) => m.startsWith(name))).toHaveLength(1);
+      }
+      warn.mockClear();
+      const ok = loadConfig({ MEM0_CACHE: 'off', MEM0_CACHE_L1: 'on', PORT: '0' });
+      expect({ cache: ok.cacheEnabled, l1: ok.cacheL1, port: ok.port }).toEqual({
+        cache: false,
+        l1: true,
+        port: 0,
+      });
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('a default page size above the maximum gives one warning and is capped at the maximum', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    try {
+      const c = loadConfig({ MEM0_MAX_PAGE_SIZE: '50', MEM0_DEFAULT_PAGE_SIZE: '80' });
+      expect({ max: c.maxPageSize, def: c.defaultPageSize }).toEqual({ max: 50, def: 50 });
+      const said = warn.mock.calls.map((a) => String(a[0]));
+      expect(said.filter((m) => m.startsWith('MEM0_DEFAULT_PAGE_SIZE='))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });

@@ -145,6 +145,34 @@ test('PATCH and DELETE drop only the cached pages and results that hold the memo
   expect((await call(base, 'GET', coffeeSearch)).json.items).toEqual([]);
 });
 
+test('a user id with ":" never shares a cached search with another user (cache keys are unambiguous)', async () => {
+  const base = on.svc.url;
+  // user_id may contain ":", as may q: "search:<user>:<limit>:<q>" would make user X's search
+  // for "5:tea" (limit 20) and user "X:20"'s search for "tea" (limit 5) one cache entry.
+  const x = uniqueUser('colon');
+  const xColon = `${x}:20`;
+  const secret = await create(base, xColon, 'tea with the private diary');
+  const own = await call(base, 'GET', `/v1/memories/search?user_id=${xColon}&q=tea&limit=5`);
+  expect(own.json.items.map((m: { id: string }) => m.id)).toEqual([secret.id]);
+  // Another user, whose own search finds nothing, must not be served the first user's memory.
+  const r = await call(
+    base,
+    'GET',
+    `/v1/memories/search?user_id=${x}&q=${encodeURIComponent('5:tea')}&limit=20`,
+  );
+  expect(r.status).toBe(200);
+  expect(r.json.items).toEqual([]);
+  expect(r.json.items).toEqual(
+    (
+      await call(
+        off.svc.url,
+        'GET',
+        `/v1/memories/search?user_id=${x}&q=${encodeURIComponent('5:tea')}&limit=20`,
+      )
+    ).json.items,
+  );
+});
+
 test('ETag on a cached list: 304 while unchanged, 200 with a new ETag after a write', async () => {
   const base = on.svc.url;
   const user = uniqueUser('etag');
