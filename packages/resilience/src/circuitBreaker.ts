@@ -36,7 +36,7 @@ export type ConsecutiveTrigger = { kind: 'consecutive'; threshold: number };
  */
 export type SamplingTrigger = {
   kind: 'sampling';
-  /** Failure ratio in (0, 1) that opens the breaker. */
+  /** Failure ratio in (0, 1): the breaker opens when the rate is above it (cockatiel compares with `>`). */
   threshold: number;
   /** Rolling window length. */
   windowMs: number;
