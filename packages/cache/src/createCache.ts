@@ -150,6 +150,12 @@ function positive(name: string, v: unknown, allowZero = false): number {
   return v;
 }
 
+/**
+ * A duration that Redis receives as `PX`, which takes whole milliseconds only ("ERR value is not
+ * an integer"): rounded up, so a positive duration never becomes 0.
+ */
+const wholeMs = (ms: number) => Math.ceil(ms);
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 let originCounter = 0;
@@ -250,14 +256,14 @@ export class Cache {
     this.#negativeTtl = positive('negativeTtl', o.negativeTtl ?? 10_000);
     this.#lockOn = o.lock !== false;
     const lock = o.lock === false ? {} : (o.lock ?? {});
-    this.#lockTtl = positive('lock.ttl', lock.ttl ?? 10_000);
+    this.#lockTtl = wholeMs(positive('lock.ttl', lock.ttl ?? 10_000));
     this.#lockWait = positive('lock.wait', lock.wait ?? 2_000, true);
     this.#maxValue = positive('maxValueBytes', o.maxValueBytes ?? 1024 * 1024);
     this.#maxKey = positive('maxKeyLength', o.maxKeyLength ?? 200);
     if (this.#maxKey < 100)
       throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: maxKeyLength must be ≥ 100');
-    this.#tombTtl = positive('tombstoneTtl', o.tombstoneTtl ?? 60_000);
-    this.#versionTtl = positive('versionTtl', o.versionTtl ?? 24 * 3600_000);
+    this.#tombTtl = wholeMs(positive('tombstoneTtl', o.tombstoneTtl ?? 60_000));
+    this.#versionTtl = wholeMs(positive('versionTtl', o.versionTtl ?? 24 * 3600_000));
     const timeoutMs = positive('commandTimeout', o.commandTimeout ?? 500);
     this.#serializer = o.serializer ?? jsonSerializer;
     this.#codec = this.#codecOf(this.#serializer);
@@ -1456,8 +1462,9 @@ export class Cache {
     const ttl = num(options?.ttl, this.#defaultTtl);
     return {
       ttl: ttl > 0 ? ttl : this.#defaultTtl,
-      swr: num(options?.staleWhileRevalidate, this.#swr),
-      grace: num(options?.grace, this.#grace),
+      // Added to the (whole) fresh time to give the entry's times and its PX.
+      swr: wholeMs(num(options?.staleWhileRevalidate, this.#swr)),
+      grace: wholeMs(num(options?.grace, this.#grace)),
       jitter: Math.min(1, num(options?.jitter, this.#jitter)),
       tags: options?.tags ? this.#cleanTags(options.tags) : undefined,
       serializer: s,
@@ -1553,16 +1560,32 @@ export class Cache {
   #replay(): void {
     if (this.#replaying !== undefined || this.#pending.empty) return;
     const p = this.#pending;
+    // Each replayed part is published again: the first message was lost with Redis (or never
+    // sent), and other processes would keep serving their L1 copies until the L1 TTL.
     this.#replaying = (async () => {
       if (p.all) {
-        if (await this.#proto.clearPrefix('')) p.all = false;
+        if (await this.#proto.clearPrefix('')) {
+          p.all = false;
+          this.#publish({ o: this.#origin, p: '' });
+        }
         return;
       }
       const keys = [...p.keys];
-      if (keys.length > 0 && (await this.#proto.deleteKeys(keys))) for (const k of keys) p.keys.delete(k);
+      if (keys.length > 0 && (await this.#proto.deleteKeys(keys))) {
+        for (const k of keys) p.keys.delete(k);
+        this.#publish({ o: this.#origin, k: keys });
+      }
       const tags = [...p.tags];
-      if (tags.length > 0 && (await this.#proto.invalidateTags(tags))) for (const t of tags) p.tags.delete(t);
-      for (const pre of [...p.prefixes]) if (await this.#proto.clearPrefix(pre)) p.prefixes.delete(pre);
+      if (tags.length > 0 && (await this.#proto.invalidateTags(tags))) {
+        for (const t of tags) p.tags.delete(t);
+        this.#publish({ o: this.#origin, t: tags });
+      }
+      for (const pre of [...p.prefixes]) {
+        if (await this.#proto.clearPrefix(pre)) {
+          p.prefixes.delete(pre);
+          this.#publish({ o: this.#origin, p: pre });
+        }
+      }
     })()
       .catch((err) => this.#redisFailed(err))
       .finally(() => {

@@ -256,3 +256,21 @@ test('writeThrough on a cluster: the write runs and its entries and tags are inv
   expect(await cache.getOrSet('item', async () => 'c')).toBe('c');
   expect(await cache.getOrSet('item', async () => 'later')).toBe('c');
 });
+
+test('a tag starting with "}" works on a cluster: its version and member set share a slot', async () => {
+  // `t:{}x}:v` has an empty hash tag, so Redis hashes the whole key and `:v`/`:s` land apart.
+  const cache = make({ name: 'cl3' });
+  let db = 'v1';
+  const loader = jest.fn(async () => db);
+  for (const tag of ['}x', '}', '}}']) {
+    loader.mockClear();
+    db = 'v1';
+    expect(await cache.getOrSet(`k${tag}`, loader, { tags: [tag] })).toBe('v1');
+    expect(await cache.getOrSet(`k${tag}`, loader, { tags: [tag] })).toBe('v1');
+    expect(loader).toHaveBeenCalledTimes(1);
+    db = 'v2';
+    expect(await cache.invalidateTags([tag])).toBe(true);
+    expect(await cache.getOrSet(`k${tag}`, loader, { tags: [tag] })).toBe('v2');
+  }
+  expect(cache.stats().pendingInvalidations).toBe(0);
+});

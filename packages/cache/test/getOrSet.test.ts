@@ -248,6 +248,23 @@ describe('get / set / has / mget / mset', () => {
     expect(await cache.get('a', { allowStale: true })).toBe('old');
   });
 
+  test('fractional durations (ms) are stored: Redis PX takes integers only', async () => {
+    // Durations computed from config (e.g. `ttl / 3`, seconds × 1000) are often not integers.
+    const cache = make({ tombstoneTtl: 60_000.5, versionTtl: 3_600_000.5, lock: { ttl: 1_000.5 } });
+    expect(await cache.set('a', 1, { staleWhileRevalidate: 1_000.5 })).toBe(true);
+    expect(await cache.get('a')).toBe(1);
+    expect(await cache.set('b', 2, { grace: 1_000.25, tags: ['t'] })).toBe(true);
+    expect(await cache.get('b')).toBe(2);
+    const loader = jest.fn(async () => 'v');
+    await cache.getOrSet('c', loader, { staleWhileRevalidate: 333.3, grace: 666.6 });
+    await cache.getOrSet('c', loader);
+    expect(loader).toHaveBeenCalledTimes(1);
+    expect(await cache.delete('a')).toBe(true);
+    expect(await cache.invalidateTags(['t'])).toBe(true);
+    expect(await cache.clear()).toBe(true);
+    expect(cache.stats().pendingInvalidations).toBe(0);
+  });
+
   test('set replaces a value and getOrSet sees the new one', async () => {
     const cache = make();
     await cache.getOrSet('k', async () => 'v1');

@@ -137,6 +137,41 @@ describe('across processes: two cache instances with L1 and pub/sub', () => {
   });
 });
 
+describe('an invalidation replayed after an outage reaches the other L1', () => {
+  // Only a's policy fails (its breaker open, its link down): b keeps working from L1. When a
+  // replays the invalidation, b must hear of it, or it serves the old value until its L1 TTL.
+  function flaky() {
+    const state = { down: false };
+    const policy = {
+      execute: <T>(fn: () => Promise<T>) => (state.down ? Promise.reject(new Error('down')) : fn()),
+    };
+    return { state, a: make({ l1: true, policy: policy as never }) };
+  }
+
+  test.each([
+    ['tag', (c: Cache) => c.invalidateTags(['t'])],
+    ['key', (c: Cache) => c.delete('k')],
+    ['prefix', (c: Cache) => c.clear('k')],
+  ] as const)('by %s', async (_kind, invalidate) => {
+    const { state, a } = flaky();
+    const b = make({ l1: { ttl: 60_000 } });
+    await Promise.all([a.ready(), b.ready()]);
+    let db = 'v1';
+    const loader = async () => db;
+    expect(await b.getOrSet('k', loader, { tags: ['t'] })).toBe('v1');
+    state.down = true;
+    db = 'v2';
+    expect(await invalidate(a)).toBe(false);
+    state.down = false;
+    await a.getOrSet('other', loader); // Redis answers again: the replay starts
+    await waitFor(() => a.stats().pendingInvalidations === 0, { what: 'replay' });
+    await waitFor(async () => (await b.getOrSet('k', loader, { tags: ['t'] })) === 'v2', {
+      timeoutMs: 2000,
+      what: 'b to drop its L1 copy',
+    });
+  });
+});
+
 describe('a bus message that overtakes a reply never leaves an old value in L1', () => {
   // Instance a's reply is held after Redis has run its command; meanwhile b writes a newer
   // value and its bus message reaches a first. a must then not copy what its reply carries

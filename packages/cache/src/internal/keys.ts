@@ -43,11 +43,21 @@ export class KeySpace {
   }
 
   tagVersion(tag: string): string {
-    return `${this.ns}t:{${tag}}:v`;
+    return `${this.#tag(tag)}:v`;
   }
 
   tagSet(tag: string): string {
-    return `${this.ns}t:{${tag}}:s`;
+    return `${this.#tag(tag)}:s`;
+  }
+
+  /**
+   * `t:{<tag>}`, the tag as hash tag. A tag starting with `}` would give an empty hash tag
+   * (`t:{}x}`), which Redis Cluster ignores: it hashes the whole key, so the version and the set
+   * land in different slots and every tag script fails with CROSSSLOT. Such tags get a key kind
+   * of their own (`T:`, so no other tag maps there) and a hash tag that is never empty.
+   */
+  #tag(tag: string): string {
+    return tag.charCodeAt(0) === 125 /* } */ ? `${this.ns}T:{~${tag}}` : `${this.ns}t:{${tag}}`;
   }
 
   /** SCAN pattern for every entry whose user key starts with `prefix`. */
