@@ -174,6 +174,33 @@ describe('errors', () => {
     expect(empty.stderr).toContain('the input was empty');
   });
 
+  it('names the right line of a malformed example when blank lines come before it', async () => {
+    const r = await cli(['errors', '--json'], { input: 'x\n\n\n{bad\r\n\r\n[1]' });
+    expect(r.code).toBe(0);
+    expect(json(r.stdout).input).toMatchObject({ lines: 3, malformed: 3 });
+    expect(r.stderr).toContain('stdin:1: x');
+    expect(r.stderr).toContain('stdin:4: {bad');
+    expect(r.stderr).toContain('stdin:6: [1]');
+  });
+
+  it('skips a timestamp beyond the Date range instead of crashing (exit 0, valid JSON)', async () => {
+    // 1e25 reads as epoch ns → 1e19 ms, past the ±8.64e15 ms a Date can hold.
+    const input = [
+      rec(T0, { level: 'error', 'error.category': 'database', 'error.code': 'DB' }),
+      JSON.stringify({ timestamp: 1e25, level: 'error', message: 'far future', 'service.name': 'svc' }),
+      request(T0 + 1_000, 200, 5),
+    ].join('\n');
+    for (const cmd of ['errors', 'latency', 'report']) {
+      const r = await cli([cmd, '--json', '--quiet'], { input });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(() => json(r.stdout)).not.toThrow();
+    }
+    const e = json((await cli(['errors', '--json', '--quiet'], { input })).stdout);
+    expect(e.errors).toBe(2);
+    expect(e.period).toEqual({ from: new Date(T0).toISOString(), to: new Date(T0 + 1_000).toISOString() });
+  });
+
   it('reads logs with other field names through --fields', async () => {
     const f = join(t.dir, 'fields.yaml');
     writeFileSync(f, 'fields:\n  errorCategory: [err.kind]\n  errorCode: [err.id]\n  service: [app]\n');

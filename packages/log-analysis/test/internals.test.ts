@@ -102,6 +102,25 @@ describe('TDigest', () => {
     expect(m.max).toBe(5000);
   });
 
+  it('answers the quantile of small samples (all singletons) without jumping one value too high', () => {
+    // The quantile q of n values is the smallest value with at least q·n values ≤ it. When q·n
+    // is a whole number that is the (q·n)-th value, not the next one: p95 of 19 fast requests
+    // and 1 slow one is a fast one (a single outlier must not fire HighRequestLatencyP95).
+    const check = (values: number[], q: number) => {
+      const d = new TDigest();
+      for (const v of values) d.add(v);
+      const got = d.quantile(q);
+      const sorted = [...values].sort((a, b) => a - b);
+      expect(got).toBe(sorted[Math.max(0, Math.ceil(q * values.length) - 1)]);
+    };
+    check([...Array<number>(19).fill(100), 1000], 0.95);
+    check([10, 20], 0.5);
+    const hundred = Array.from({ length: 100 }, (_, i) => i + 1);
+    for (const q of [0.5, 0.9, 0.95, 0.99]) check(hundred, q);
+    const ten = Array.from({ length: 10 }, (_, i) => (i + 1) * 10);
+    for (const q of [0.5, 0.9, 0.95, 0.99]) check(ten, q);
+  });
+
   it('is exact for tiny inputs and NaN when empty', () => {
     const d = new TDigest();
     expect(d.quantile(0.5)).toBeNaN();
@@ -177,6 +196,10 @@ describe('durations and times', () => {
     expect(parseTimestamp(ms / 1000)).toBe(ms);
     expect(parseTimestamp(`${ms}000000`)).toBe(ms);
     expect(parseTimestamp('not a time')).toBeNaN();
+    // Epoch numbers a Date cannot hold (beyond ±8.64e15 ms) are no timestamp, not a crash later.
+    expect(parseTimestamp(1e25)).toBeNaN();
+    expect(parseTimestamp('99999999999999999999999')).toBeNaN();
+    expect(parseTimestamp(8.64e15)).toBe(8.64e15 / 1e3);
     expect(parseTimestamp('2024-05-01T12:00:00.1x3Z')).toBeNaN();
   });
 });

@@ -22,6 +22,8 @@ export function createLineSplitter(
   onLine: (line: string) => void,
   onOversized: () => void,
   maxLineBytes: number,
+  /** Called for each empty line, so a caller numbering lines stays in step with the input. */
+  onBlank?: () => void,
 ): LineSplitter {
   let carry: Buffer | undefined;
   // True while skipping the rest of an oversized line, up to its newline.
@@ -50,7 +52,7 @@ export function createLineSplitter(
           NON_ASCII.lastIndex = nl + 1;
           bad = NON_ASCII.exec(text)?.index ?? -1;
         } else emit(text.slice(start, nl));
-      }
+      } else onBlank?.();
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }

@@ -89,12 +89,15 @@ export function parseTimestamp(v: unknown): number {
   return Number.NaN;
 }
 
+/** Largest |epoch ms| a Date can hold; beyond it toISOString() throws. */
+const MAX_DATE_MS = 8.64e15;
+
 function fromEpoch(n: number): number {
   if (!Number.isFinite(n)) return Number.NaN;
-  if (n > 1e17) return n / 1e6; // ns
-  if (n > 1e14) return n / 1e3; // µs
-  if (n > 1e11) return n; // ms
-  return n * 1000; // s
+  const ms = n > 1e17 ? n / 1e6 : n > 1e14 ? n / 1e3 : n > 1e11 ? n : n * 1000; // ns, µs, ms, s
+  // An absurd number (1e25) is no timestamp: NaN like other unreadable ones, instead of a
+  // value that crashes every result when it is formatted as a date.
+  return Math.abs(ms) <= MAX_DATE_MS ? ms : Number.NaN;
 }
 
 function toNumber(v: unknown): number {

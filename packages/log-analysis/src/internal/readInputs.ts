@@ -120,7 +120,11 @@ function lineHandler(stats: InputStats, source: string, sink: RecordSink) {
     stats.oversized++;
     malformed('(line longer than --max-line-bytes)');
   };
-  return { onLine, onOversized };
+  // Blank lines are not read, but they count for the line numbers of the malformed examples.
+  const onBlank = () => {
+    lineNo++;
+  };
+  return { onLine, onOversized, onBlank };
 }
 
 async function pump(stream: NodeJS.ReadableStream, push: (chunk: Buffer | string) => void): Promise<number> {
@@ -140,7 +144,7 @@ function openFile(path: string, start = 0, end?: number): NodeJS.ReadableStream 
 async function readOne(path: string, spec: InputSpec, stats: InputStats, sink: RecordSink): Promise<void> {
   const source = path === '-' ? 'stdin' : path;
   const h = lineHandler(stats, source, sink);
-  const splitter = createLineSplitter(h.onLine, h.onOversized, spec.maxLineChars);
+  const splitter = createLineSplitter(h.onLine, h.onOversized, spec.maxLineChars, h.onBlank);
   if (path === '-') {
     if (!spec.stdin) throw new LogAnalysisError('USAGE', 'no stdin available');
     await pump(spec.stdin, splitter.push);

@@ -133,9 +133,12 @@ export class TDigest {
       const left = cum + wi / 2;
       const right = cum + wi + wn / 2;
       if (target <= right) {
-        // Singleton centroids are exact values: do not interpolate past them.
-        if (wi === 1 && target - cum < 1) return this.means[i]!;
-        if (wn === 1 && right - target <= 0.5) return this.means[i + 1]!;
+        // Singleton centroids are exact values: do not interpolate past them. A target on the
+        // boundary between two (q·n a whole number) is the left one: the quantile is the
+        // smallest value with at least q·n values ≤ it, not the next one (p95 of 19 fast and
+        // 1 slow request is fast).
+        if (wi === 1 && target - cum <= 1) return this.means[i]!;
+        if (wn === 1 && right - target < 0.5) return this.means[i + 1]!;
         const t = (target - left) / (right - left);
         return this.means[i]! + t * (this.means[i + 1]! - this.means[i]!);
       }
