@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Cache, createCache, richJsonSerializer } from '@mem0-stack/cache';
 import { type Client, cleanup, connect, uniquePrefix } from './helpers';
 
@@ -169,6 +170,17 @@ describe('keys', () => {
     // The readable head keeps prefix invalidation working.
     await cache.clear('user:');
     expect(await cache.get(long)).toBeUndefined();
+  });
+
+  test("a long key's entry cannot be reached through its shortened form", async () => {
+    const cache = make();
+    const long = `user:${'x'.repeat(5_000)}`;
+    const shortened = `${long.slice(0, 64)}#${createHash('sha256').update(long).digest('base64url')}`;
+    await cache.set(long, 'owner');
+    expect(await cache.get(shortened)).toBeUndefined();
+    await cache.set(shortened, 'forged');
+    expect(await cache.get(long)).toBe('owner');
+    expect(await cache.get(shortened)).toBe('forged');
   });
 
   test('keys are namespaced by prefix and cache name', async () => {

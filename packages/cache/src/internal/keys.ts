@@ -3,14 +3,23 @@ import { createHash } from 'node:crypto';
 /** Characters of a long key kept readable in front of its hash, so prefix invalidation still matches. */
 const HEAD = 64;
 
+/** The shape of a shortened key: 64 characters, `#`, a base64url sha256 (43 characters). */
+const SHORTENED = /^[\s\S]{64}#[A-Za-z0-9_-]{43}$/;
+
 /**
  * Keeps a user key at or under `max` bytes: longer keys become `<first 64 chars>#<sha256>`.
- * The readable head keeps `clear(prefix)` working for prefixes up to 64 characters.
+ * The readable head keeps `clear(prefix)` working for prefixes up to 64 characters. A short key
+ * that already has that shape is hashed too: otherwise whoever knows (or guesses) a long key
+ * could read and overwrite its entry through the shortened form.
  */
 export function limitKey(key: string, max: number): string {
   // Cheap length test first: most keys are short ASCII and never reach byteLength.
-  if (key.length * 3 <= max || Buffer.byteLength(key) <= max) return key;
+  if ((key.length * 3 <= max || Buffer.byteLength(key) <= max) && !isShortenedForm(key)) return key;
   return `${key.slice(0, HEAD)}#${createHash('sha256').update(key).digest('base64url')}`;
+}
+
+function isShortenedForm(key: string): boolean {
+  return key.length === HEAD + 44 && key.charCodeAt(HEAD) === 35 /* # */ && SHORTENED.test(key);
 }
 
 /** Escapes Redis glob metacharacters so a user prefix matches literally in SCAN MATCH. */
