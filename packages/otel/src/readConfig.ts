@@ -157,6 +157,8 @@ const DEFAULT_ENDPOINT = 'http://localhost:4318';
 // export every millisecond for OTEL_METRIC_EXPORT_INTERVAL=3000000000), so such values are
 // rejected like any other invalid one.
 const MAX_TIMER_MS = 2_147_483_647;
+/** Range of a timeout or interval in ms. */
+const TIMER_MS = { min: 1, max: MAX_TIMER_MS };
 const LOG_LEVELS: readonly LogLevel[] = ['none', 'error', 'warn', 'info', 'debug', 'verbose', 'all'];
 const SAMPLERS: readonly SamplerName[] = [
   'always_on',
@@ -260,8 +262,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     };
     const timeoutMillis = r.int(
       `OTEL_EXPORTER_OTLP_${S}_TIMEOUT`,
-      r.int('OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, { min: 1, max: MAX_TIMER_MS }),
-      { min: 1, max: MAX_TIMER_MS },
+      r.int('OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, TIMER_MS),
+      TIMER_MS,
     );
     const compression = r.oneOf(
       `OTEL_EXPORTER_OTLP_${S}_COMPRESSION`,
@@ -323,7 +325,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     }
     return {
       scheduledDelayMillis: r.int(`${prefix}_SCHEDULE_DELAY`, delay, { max: MAX_TIMER_MS }),
-      exportTimeoutMillis: r.int(`${prefix}_EXPORT_TIMEOUT`, 30_000, { min: 1, max: MAX_TIMER_MS }),
+      exportTimeoutMillis: r.int(`${prefix}_EXPORT_TIMEOUT`, 30_000, TIMER_MS),
       maxQueueSize,
       maxExportBatchSize,
     };
@@ -372,8 +374,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     metrics: {
       exporters: exporters('metrics'),
       otlp: otlp('metrics'),
-      exportIntervalMillis: r.int('OTEL_METRIC_EXPORT_INTERVAL', 60_000, { min: 1, max: MAX_TIMER_MS }),
-      exportTimeoutMillis: r.int('OTEL_METRIC_EXPORT_TIMEOUT', 30_000, { min: 1, max: MAX_TIMER_MS }),
+      exportIntervalMillis: r.int('OTEL_METRIC_EXPORT_INTERVAL', 60_000, TIMER_MS),
+      exportTimeoutMillis: r.int('OTEL_METRIC_EXPORT_TIMEOUT', 30_000, TIMER_MS),
       temporality: r.oneOf(
         'OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE',
         ['cumulative', 'delta', 'lowmemory'] as const,

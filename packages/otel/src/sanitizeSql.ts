@@ -74,7 +74,7 @@ export function sanitizeSql(sql: string): string {
         i = j;
         continue;
       }
-      while (j < n && isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) j++;
+      j = wordEnd(sql, j);
       if (sql.charCodeAt(j) === 36) {
         const tag = sql.slice(i, j + 1);
         const end = sql.indexOf(tag, j + 1);
@@ -100,7 +100,7 @@ export function sanitizeSql(sql: string): string {
       }
       // The rest of a PostgreSQL 16 literal: 0x1F, 0o17, 0b101, 1_000_000 (otherwise `x1F` or
       // `_000_000` would be copied out as an identifier, digits and all).
-      while (j < n && isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) j++;
+      j = wordEnd(sql, j);
       out += '?';
       i = j;
       continue;
@@ -121,6 +121,12 @@ export function sanitizeSql(sql: string): string {
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;
+}
+
+/** Index after the identifier characters from `j`, stopping at `$` (a dollar-quote tag's end). */
+function wordEnd(sql: string, j: number): number {
+  while (j < sql.length && isIdentChar(sql.charCodeAt(j)) && sql.charCodeAt(j) !== 36) j++;
+  return j;
 }
 
 function isIdentChar(c: number): boolean {

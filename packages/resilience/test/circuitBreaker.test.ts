@@ -11,6 +11,9 @@ import {
 
 const down = () => Promise.reject(new UnavailableError('dependency down'));
 const ok = () => Promise.resolve('ok');
+/** A fetch-like callee that hangs until its signal aborts, then rejects with the reason. */
+const rejectOnAbort = ({ signal }: { signal: AbortSignal }) =>
+  new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
 
 function deferred<T>() {
   let resolve!: (v: T) => void;
@@ -226,11 +229,7 @@ describe('circuitBreaker', () => {
     await b.execute(down).catch(() => {});
     await jest.advanceTimersByTimeAsync(100);
     const ac = new AbortController();
-    const probe = b.execute(
-      ({ signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
-      { signal: ac.signal },
-    );
+    const probe = b.execute(rejectOnAbort, { signal: ac.signal });
     ac.abort();
     await expect(probe).rejects.toMatchObject({ name: 'AbortError' });
     await jest.advanceTimersByTimeAsync(0);
@@ -241,11 +240,8 @@ describe('circuitBreaker', () => {
     const b = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 1 }, halfOpenAfter: 100 });
     await b.execute(down).catch(() => {});
     await jest.advanceTimersByTimeAsync(100);
-    // A fetch-like callee: rejects with the abort reason (here the deadline error).
-    const hung = policy(retry({ deadlineMs: 50, budget: false }), b).execute(
-      ({ signal }) =>
-        new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))),
-    );
+    // The callee rejects with the abort reason (here the deadline error).
+    const hung = policy(retry({ deadlineMs: 50, budget: false }), b).execute(rejectOnAbort);
     hung.catch(() => {});
     await jest.advanceTimersByTimeAsync(100);
     await expect(hung).rejects.toMatchObject({ code: 'DEADLINE_EXCEEDED' });

@@ -116,7 +116,7 @@ export function createEnvReader(env: NodeJS.ProcessEnv): EnvReader {
           key === undefined ||
           key === '' ||
           value === undefined ||
-          (opts.header === true && (!HEADER_NAME.test(key) || INVALID_HEADER_VALUE.test(value)))
+          (opts.header === true && !isValidHeader(key, value))
         ) {
           // Never echo a header entry: it may hold a token.
           bad.push(opts.secret ? `entry ${bad.length + 1}` : quoteValue(part.trim()));
@@ -134,10 +134,18 @@ export function createEnvReader(env: NodeJS.ProcessEnv): EnvReader {
   };
 }
 
-// RFC 9110 token and field-value rules, as node:http enforces them: a header that breaks them
-// makes http.request() throw, so every export of the signal would fail (and the doctor crash).
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+// node:http's own checks: a header they refuse makes http.request() throw, so every export of
+// the signal would fail (and the doctor crash). Loaded only when headers are configured.
+function isValidHeader(name: string, value: string): boolean {
+  const http = require('node:http') as typeof import('node:http');
+  try {
+    http.validateHeaderName(name);
+    http.validateHeaderValue(name, value);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function safeDecode(s: string): string | undefined {
   try {

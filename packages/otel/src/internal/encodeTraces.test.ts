@@ -12,6 +12,17 @@ import {
   releaseEncodedBatch,
 } from './encodeTraces';
 
+/** A context whose parent is a remote, sampled span carrying `traceState`. */
+function remoteParent(traceState: string) {
+  return trace.setSpanContext(context.active(), {
+    traceId: '0af7651916cd43dd8448eb211c80319c',
+    spanId: 'b7ad6b7169203331',
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+    traceState: new TraceState(traceState),
+  });
+}
+
 async function makeSpans(): Promise<ReadableSpan[]> {
   const exporter = new InMemorySpanExporter();
   const provider = new TracerProvider({
@@ -24,13 +35,7 @@ async function makeSpans(): Promise<ReadableSpan[]> {
   });
   const a = provider.getTracer('scope-a', '1.2.3');
   const b = provider.getTracer('scope-b');
-  const remote = trace.setSpanContext(context.active(), {
-    traceId: '0af7651916cd43dd8448eb211c80319c',
-    spanId: 'b7ad6b7169203331',
-    traceFlags: TraceFlags.SAMPLED,
-    isRemote: true,
-    traceState: new TraceState('vendor=abc,other=x'),
-  });
+  const remote = remoteParent('vendor=abc,other=x');
   for (let i = 0; i < 50; i++) {
     const s = a.startSpan(
       i % 2 ? 'GET /users/:id' : 'ünïcödé span ✓',
@@ -136,13 +141,7 @@ describe('encodeTraceRequest', () => {
       appendSpan(drain, s as unknown as ReadableSpan);
     }
     const tracer = provider.getTracer('edge');
-    const remote = trace.setSpanContext(context.active(), {
-      traceId: '0af7651916cd43dd8448eb211c80319c',
-      spanId: 'b7ad6b7169203331',
-      traceFlags: TraceFlags.SAMPLED,
-      isRemote: true,
-      traceState: new TraceState(`vendor=${'v'.repeat(130)}`),
-    });
+    const remote = remoteParent(`vendor=${'v'.repeat(130)}`);
     const failures: string[] = [];
     // A padding span moves the probe span's start across the last bytes of the 16 KiB section.
     for (let pad = 15_600; pad < 16_300; pad++) {

@@ -165,10 +165,11 @@ export function instrumentHttpServer(opts: {
     const version = req.httpVersion;
     const headers = req.headers;
     const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
     const attributes: Attributes = {
       'http.request.method': method,
       'url.scheme': scheme,
-      'url.path': url.charCodeAt(0) === 47 ? (q === -1 ? url : url.slice(0, q)) : targetPath(url, q),
+      'url.path': path.charCodeAt(0) === 47 /* / */ ? path : withoutAuthority(path),
       'network.protocol.version': version,
     };
     if (q !== -1) attributes['url.query'] = url.slice(q + 1);
@@ -266,8 +267,7 @@ export function instrumentHttpServer(opts: {
 // An absolute-form request target (`GET http://user:pw@host/p`, as sent to a proxy) carries a
 // scheme and authority, credentials included: url.path is only its path.
 const ABSOLUTE_TARGET = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
-function targetPath(url: string, q: number): string {
-  const path = q === -1 ? url : url.slice(0, q);
+function withoutAuthority(path: string): string {
   const m = ABSOLUTE_TARGET.exec(path);
   return m === null ? path : path.slice(m[0].length) || '/';
 }
