@@ -186,6 +186,37 @@ describe('instrumentations', () => {
     }
   }, 30_000);
 
+  it('a failed query keeps the offending value out of the exported span (PostgreSQL data-exception messages quote it)', async () => {
+    const name = service();
+    const script = `
+      const { Client } = require('pg');
+      (async () => {
+        const c = new Client({ connectionString: process.env.DATABASE_URL });
+        await c.connect();
+        await c.query('SELECT $1::int AS n', ['4111-secret-value']).catch((e) => console.log(e.code));
+        await c.query('SELECT * FROM no_such_table_x').catch((e) => console.log(e.code));
+        await c.end();
+      })();
+    `;
+    const r = await runNode(['--require', '@mem0-stack/otel/register', '-e', script], {
+      cwd: REPO_DIR,
+      env: env(name),
+      timeoutMs: 20_000,
+    });
+    expect(r.stdout.trim().split('\n')).toEqual(['22P02', '42P01']);
+    const failed = await waitFor(() => {
+      const list = ofService(name).filter((s) => s.status?.code === 2);
+      return list.length === 2 && list;
+    });
+    const exported = JSON.stringify(failed);
+    expect(exported).not.toContain('4111-secret-value');
+    const dataError = failed.find((s) => s.attributes['db.query.text'] === 'SELECT $1::int AS n');
+    expect(dataError?.status?.message).toBe('invalid input syntax for type integer: "?"');
+    // Other errors name identifiers, not values: their message is kept for debugging.
+    const missing = failed.find((s) => s.attributes['db.query.text'] === 'SELECT * FROM no_such_table_x');
+    expect(missing?.status?.message).toBe('relation "no_such_table_x" does not exist');
+  }, 30_000);
+
   it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=pg leaves pg alone and keeps the rest', async () => {
     const name = service();
     const app = await runWork(name, { OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'pg' });

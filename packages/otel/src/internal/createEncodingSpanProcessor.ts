@@ -1,4 +1,4 @@
-import type { Attributes, Context } from '@opentelemetry/api';
+import type { Context } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { BatchConfig } from '../readConfig';
@@ -11,7 +11,7 @@ import {
   type EncodedBatch,
   releaseEncodedBatch,
 } from './encodeTraces';
-import { scrubAttributes } from './scrubSpans';
+import { scrubSpan } from './scrubSpans';
 
 export type EncodingSpanProcessor = SpanProcessor & {
   /** Spans accepted and not yet sent. */
@@ -41,7 +41,7 @@ export function createEncodingSpanProcessor(opts: {
     ...opts,
     createBatch: createEncodedBatch,
     append(batch, span) {
-      scrubAttributes(span.attributes as Attributes);
+      scrubSpan(span);
       appendSpan(batch, span);
     },
     assemble: assembleTraceRequest,

@@ -1,6 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { redactUrl } from './redactUrl';
-import { scrubAttributes } from './scrubSpans';
+import { scrubAttributes, scrubSpan } from './scrubSpans';
 
 describe('redactUrl', () => {
   it.each([
@@ -59,5 +60,42 @@ describe('scrubAttributes', () => {
     const attrs: Attributes = { 'db.system.name': 'redis', 'db.query.text': 'GET user:42' };
     scrubAttributes(attrs);
     expect(attrs['db.query.text']).toBe('GET user:42');
+  });
+});
+
+describe('scrubSpan', () => {
+  const span = (events: ReadableSpan['events'], message?: string) =>
+    ({ attributes: {}, events, status: { code: 2, message } }) as unknown as ReadableSpan;
+
+  it('hides the quoted value of a data exception (SQLSTATE 22xxx) recorded on a server span', () => {
+    const s = span(
+      [
+        {
+          name: 'exception',
+          time: [0, 0],
+          attributes: {
+            'exception.type': '22P02',
+            'exception.message': 'invalid input syntax for type uuid: "a"b-secret"',
+            'exception.stacktrace':
+              'error: invalid input syntax for type uuid: "a"b-secret"\n    at Parser.parseErrorMessage (/app/node_modules/pg-protocol/dist/parser.js:285:98)',
+          },
+        },
+      ],
+      'invalid input syntax for type uuid: "a"b-secret"',
+    );
+    scrubSpan(s);
+    expect(JSON.stringify(s)).not.toContain('secret');
+    expect(s.status.message).toBe('invalid input syntax for type uuid: "?"');
+    expect(s.events[0]?.attributes?.['exception.stacktrace']).toMatch(
+      /^error: invalid input syntax for type uuid: "\?"\n {4}at Parser/,
+    );
+  });
+
+  it('keeps the text of other errors (identifiers help debugging)', () => {
+    const attributes = { 'exception.type': '42P01', 'exception.message': 'relation "users" does not exist' };
+    const s = span([{ name: 'exception', time: [0, 0], attributes }], 'relation "users" does not exist');
+    scrubSpan(s);
+    expect(s.status.message).toBe('relation "users" does not exist');
+    expect(attributes['exception.message']).toBe('relation "users" does not exist');
   });
 });

@@ -1,4 +1,4 @@
-import type { Attributes } from '@opentelemetry/api';
+import { type Attributes, type SpanStatus, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { sanitizeSql } from '../sanitizeSql';
 import { REDACTED, redactQuery, redactUrl } from './redactUrl';
@@ -54,7 +54,50 @@ function isSensitiveHeaderKey(key: string): boolean {
  * and literals in SQL text.
  */
 export function scrubSpans(spans: ReadableSpan[]): void {
-  for (const span of spans) scrubAttributes(span.attributes as Attributes);
+  for (const span of spans) scrubSpan(span);
+}
+
+/** {@link scrubAttributes}, then {@link scrubErrorValues}: everything a span exports. */
+export function scrubSpan(span: ReadableSpan): void {
+  scrubAttributes(span.attributes as Attributes);
+  if (span.status.code === SpanStatusCode.ERROR || span.events.length > 0) scrubErrorValues(span);
+}
+
+// SQLSTATE class 22, "data exception": PostgreSQL quotes the offending input value in the
+// message (`invalid input syntax for type integer: "…"`, `value "…" is out of range`).
+const DATA_EXCEPTION = /^22[0-9A-Z]{3}$/;
+// instrumentation-pg's own exception event: "PostgreSQL error of type 'error' occurred (code: 22P02)".
+const PG_EVENT_CODE = /\(code: (22[0-9A-Z]{3})\)$/;
+// From the first to the last double quote of each line: PostgreSQL does not escape quotes
+// inside the value, so a pairwise match could leave part of it.
+const QUOTED = /"[^\n]*"/g;
+
+/**
+ * Hides the quoted input values in data-exception messages (SQLSTATE class 22), in the span
+ * status message and in exception events (message and the stack's first line). Other errors
+ * keep their text: they name identifiers (`relation "x" does not exist`), which debugging needs.
+ * Upstream instrumentation-pg already sanitises its exception event but copies the raw message
+ * into the span status.
+ */
+export function scrubErrorValues(span: ReadableSpan): void {
+  let dataError = false;
+  for (const event of span.events) {
+    const attrs = event.attributes;
+    if (event.name !== 'exception' || attrs === undefined) continue;
+    const type = attrs['exception.type'];
+    const message = attrs['exception.message'];
+    const isData =
+      (typeof type === 'string' && DATA_EXCEPTION.test(type)) ||
+      (typeof message === 'string' && PG_EVENT_CODE.test(message));
+    if (!isData) continue;
+    dataError = true;
+    if (typeof message === 'string') attrs['exception.message'] = message.replace(QUOTED, '"?"');
+    const stack = attrs['exception.stacktrace'];
+    if (typeof stack === 'string') attrs['exception.stacktrace'] = stack.replace(QUOTED, '"?"');
+  }
+  const status = span.status;
+  if (dataError && typeof status.message === 'string')
+    (span as { status: SpanStatus }).status = { ...status, message: status.message.replace(QUOTED, '"?"') };
 }
 
 export function scrubAttributes(attrs: Attributes): void {
