@@ -7,7 +7,7 @@ import { countDropped, countRecord, ensureObservables } from './internal/metrics
 import { isForeignOtelTransport, OtelBridgeTransport, otelLogsActive } from './internal/otelBridge';
 import { RecordFormat } from './internal/recordFormat';
 import { resolveService, type ServiceInfo } from './internal/resolveService';
-import { type RedactOptions, Sanitizer } from './internal/sanitize';
+import { isError, type RedactOptions, Sanitizer } from './internal/sanitize';
 import { captureStamp, STAMP } from './internal/stamp';
 import {
   type Destination,
@@ -15,7 +15,7 @@ import {
   StdoutTransport,
   stdoutDestination,
 } from './internal/stdoutTransport';
-import { LEVEL } from './internal/symbols';
+import { CHILD_ERROR, LEVEL } from './internal/symbols';
 import { warnOnce } from './internal/warn';
 
 /** Extra fields of a log record (`logger.info('msg', fields)`). */
@@ -211,12 +211,33 @@ function install(logger: Logger, format: RecordFormat): void {
     return protoAdd.call(this, transport);
   };
 
+  // winston's child() copies an Error it is given into a plain object, so the format could
+  // no longer tell it was one (no `error` field, the raw stack as a top-level field at every
+  // level). The same copy, plus the Error itself under CHILD_ERROR.
+  logger.child = function child(this: winston.Logger, meta: object): winston.Logger {
+    const parent = this;
+    return Object.create(parent, {
+      write: {
+        value(info: Record<string | symbol, unknown>) {
+          const clone: Record<string | symbol, unknown> = Object.assign({}, meta, info);
+          if (isError(info)) {
+            clone.stack = info.stack;
+            clone.message = info.message;
+            clone.cause = info.cause;
+            clone[CHILD_ERROR] = info;
+          }
+          return parent.write(clone);
+        },
+      },
+    }) as winston.Logger;
+  } as typeof logger.child;
+
   logger.event = function event(this: Logger, name: string, fields?: LogFields): void {
     this.log({ ...fields, level: 'info', message: name, 'event.name': name });
   };
 
   logger.setLevel = function setLevel(this: Logger, next: string): void {
-    if (typeof next !== 'string' || !(next in this.levels)) {
+    if (typeof next !== 'string' || !Object.hasOwn(this.levels, next)) {
       warnOnce(`setLevel: unknown level ${JSON.stringify(next)} ignored; keeping "${this.level}"`);
       return;
     }
@@ -237,7 +258,7 @@ function removeForeignOtelTransports(logger: winston.Logger): void {
 
 function pickLevel(explicit: string | undefined, fromEnv: string): string {
   if (explicit === undefined) return fromEnv;
-  if (explicit in NPM_LEVELS) return explicit;
+  if (Object.hasOwn(NPM_LEVELS, explicit)) return explicit;
   warnOnce(`createLogger: unknown level ${JSON.stringify(explicit)}; using "${fromEnv}"`);
   return fromEnv;
 }

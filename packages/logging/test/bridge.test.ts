@@ -2,7 +2,7 @@ import { context, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
-import { createLogger, runWithCorrelation } from '../src';
+import { createLogger, runWithCorrelation, timed } from '../src';
 import { captureLogger } from './helpers';
 import { type Harness, startHarness, startLogsSdk } from './otelHarness';
 
@@ -107,6 +107,19 @@ describe('OTel log bridge (in-memory LoggerProvider)', () => {
     expect(rec?.body).toBe('failed');
     expect(rec?.attributes['exception.type']).toBe('TypeError');
     expect(rec?.attributes['exception.message']).toBe('bad input');
+  });
+
+  it('an Error under `error` / `err` (timed failures) keeps exception.type', async () => {
+    const { logger } = captureLogger({ otlp: true });
+    logger.error('field', { error: new TypeError('bad input') });
+    logger.error('err field', { err: new RangeError('too big') });
+    await timed('op', () => Promise.reject(new SyntaxError('nope')), undefined, { logger }).catch(() => {});
+    const recs = h.exporter.getFinishedLogRecords();
+    expect(recs.map((r) => [r.attributes['exception.type'], r.attributes['exception.message']])).toEqual([
+      ['TypeError', 'bad input'],
+      ['RangeError', 'too big'],
+      ['SyntaxError', 'nope'],
+    ]);
   });
 
   it('carries the AsyncLocalStorage correlation id when no span is active', () => {

@@ -48,6 +48,21 @@ describe('levels', () => {
     }
   });
 
+  it('Object.prototype names (toString, constructor) are unknown levels, not accepted', () => {
+    const spy = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const { logger, records } = captureLogger({ level: 'constructor' });
+      expect(logger.level).toBe('info');
+      logger.setLevel('toString');
+      expect(logger.level).toBe('info');
+      logger.debug('must be dropped');
+      logger.info('kept');
+      expect(records().map((r) => r.message)).toEqual(['kept']);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('MEM0_LOG_FORMAT=pretty gives human-readable lines (no JSON)', () => {
     process.env.MEM0_LOG_FORMAT = 'pretty';
     const { logger, lines } = captureLogger({ colors: true });

@@ -88,6 +88,42 @@ describe('redaction', () => {
   });
 });
 
+describe('redaction edge cases', () => {
+  it('a secret cut by maxStringLength is still censored (scrub before truncating)', () => {
+    const { logger, records } = captureLogger({ maxStringLength: 40 });
+    logger.info('x', {
+      url: 'connecting to postgres://app:supersecretpassword@db/main',
+      kv: 'xxxxxxxxxxxxxxxxxxx password=supersecretpassword',
+    });
+    const r = lastRecord(records);
+    expect(JSON.stringify(r)).not.toContain('supersecret');
+    expect(String(r.kv)).toMatch(/…\[truncated \d+ chars\]$/);
+  });
+
+  it.each([
+    ['password="hunter2 x" next', 'password="[REDACTED]" next'],
+    ["token='abc123' next", "token='[REDACTED]' next"],
+  ])('scrubs quoted key=value secrets: %s', (input, expected) => {
+    const { logger, records } = captureLogger();
+    logger.info(input, { field: input });
+    const r = lastRecord(records);
+    expect(r.message).toBe(expected);
+    expect(r.field).toBe(expected);
+  });
+
+  it('long, distinct field names do not pile up in the key caches', () => {
+    const { logger } = captureLogger();
+    const big = 'k'.repeat(10_000);
+    for (let i = 0; i < 50; i++) logger.info('x', { [`${big}${i}`]: 1, nested: { [`${big}${i}`]: 2 } });
+    const format = logger.format as unknown as {
+      keys: Map<string, unknown>;
+      s: { sensitive: Map<string, boolean> };
+    };
+    const retained = (m: Map<string, unknown>) => [...m.keys()].reduce((n, k) => n + k.length, 0);
+    expect(retained(format.keys) + retained(format.s.sensitive)).toBeLessThan(100_000);
+  });
+});
+
 describe('log injection: one record is always one line', () => {
   it.each([
     ['newline', 'ok\n{"level":"error","message":"forged"}'],
@@ -252,6 +288,40 @@ describe('errors', () => {
     };
     expect(r.err.cause.message).toBe('connect postgres://u:[REDACTED]@db failed');
     expect(r.agg.type).toBe('AggregateError');
+  });
+
+  it('keeps the inner errors of an AggregateError (e.g. ECONNREFUSED on ::1 and 127.0.0.1)', () => {
+    const { logger, records } = captureLogger();
+    const agg = Object.assign(
+      new AggregateError(
+        [new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')],
+        '',
+      ),
+      { code: 'ECONNREFUSED' },
+    );
+    logger.error('db down', agg);
+    const r = lastRecord(records) as { error: { errors: Array<{ message: string }> } };
+    expect(r.error.errors.map((e) => e.message)).toEqual([
+      'connect ECONNREFUSED ::1:5432',
+      'connect ECONNREFUSED 127.0.0.1:5432',
+    ]);
+  });
+
+  it('a child logger logging an Error directly gets `error` (no stack below debug), like the root', () => {
+    const { logger, records } = captureLogger({ level: 'info' });
+    const child = logger.child({ requestId: 'r-1' });
+    const err = Object.assign(new RangeError('out of range'), { code: 'E_RANGE' });
+    child.error(err);
+    const r = lastRecord(records);
+    expect(r).toMatchObject({ message: 'out of range', requestId: 'r-1' });
+    expect(r.error).toMatchObject({ type: 'RangeError', message: 'out of range', code: 'E_RANGE' });
+    expect(r.error).not.toHaveProperty('stack');
+    expect(r).not.toHaveProperty('stack');
+    logger.setLevel('debug');
+    child.child({ step: 2 }).warn(err);
+    const d = lastRecord(records);
+    expect(d).toMatchObject({ level: 'warn', requestId: 'r-1', step: 2 });
+    expect(String((d.error as { stack: string }).stack)).toContain('RangeError: out of range');
   });
 });
 

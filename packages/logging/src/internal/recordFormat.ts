@@ -1,8 +1,8 @@
 import { type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
 import type { ServiceInfo } from './resolveService';
-import { isError, plainJson, quote, type Sanitizer } from './sanitize';
+import { isError, KEY_CACHE_MAX_LENGTH, plainJson, quote, type Sanitizer } from './sanitize';
 import { captureStamp, STAMP, type Stamp } from './stamp';
-import { LEVEL, MESSAGE, SPLAT } from './symbols';
+import { CHILD_ERROR, LEVEL, MESSAGE, SPLAT } from './symbols';
 
 /**
  * The record handed to the OTel bridge, built in the same pass as the JSON line: redacted
@@ -112,7 +112,7 @@ export class RecordFormat {
         sensitive: this.s.isSensitiveKey(key),
         reserved: RESERVED.has(key),
       };
-      if (this.keys.size < 4096) this.keys.set(key, k);
+      if (this.keys.size < 4096 && key.length <= KEY_CACHE_MAX_LENGTH) this.keys.set(key, k);
     }
     return k;
   }
@@ -149,6 +149,7 @@ export class RecordFormat {
     let error: Error | undefined;
     let rawMessage: unknown = info.message;
     if (isError(info)) error = info as unknown as Error;
+    else if (isError(info[CHILD_ERROR])) error = info[CHILD_ERROR];
     else if (isError(rawMessage)) {
       error = rawMessage;
       rawMessage = rawMessage.message;
@@ -228,6 +229,9 @@ export class RecordFormat {
               av = s.value(v);
               if (av === undefined) continue;
               frag = plainJson(av);
+              // upstream takes exception.type from `name`; the sanitised Error calls it `type`
+              if ((key === 'err' || key === 'error') && isError(v) && av !== null && typeof av === 'object')
+                av = { ...(av as Record<string, unknown>), name: (av as { type?: unknown }).type };
             } else {
               const j = s.json(v);
               if (j === undefined) continue;

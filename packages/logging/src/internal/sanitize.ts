@@ -56,11 +56,16 @@ const URL_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/)([^:@/\s]*):([^@/\s]*)@/gi;
 const BEARER = /\b(bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*/gi;
 const BASIC = /\b(basic)\s+([A-Za-z0-9+/]{8,}={0,2})/gi;
 const JWT = /\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g;
+// The value may be quoted (`password="a b"`, logfmt/shell style); the quotes are kept around the censor.
 const KV_SECRET =
-  /\b((?:[a-z0-9_-]*)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey))=([^\s&;,"']+)/gi;
+  /\b((?:[a-z0-9_-]*)(?:password|passwd|pwd|secret|token|api[_-]?key|apikey))=(?:"[^"\n]*"?|'[^'\n]*'?|[^\s&;,"']+)/gi;
 
 const CIRCULAR = '[Circular]';
 const KEY_CACHE_LIMIT = 4096;
+/** Longer keys are not cached: 4096 huge, distinct keys (from a logged request body) would be retained forever. */
+export const KEY_CACHE_MAX_LENGTH = 256;
+/** How far past the cut a long string is scrubbed, so a secret straddling the cut still matches. */
+const SCRUB_MARGIN = 1024;
 
 /** Stateless-per-call sanitizer; one instance per logger holds its compiled settings and key cache. */
 export class Sanitizer {
@@ -106,14 +111,18 @@ export class Sanitizer {
         }
       }
     }
-    if (this.sensitive.size < KEY_CACHE_LIMIT) this.sensitive.set(key, hit);
+    if (this.sensitive.size < KEY_CACHE_LIMIT && key.length <= KEY_CACHE_MAX_LENGTH)
+      this.sensitive.set(key, hit);
     return hit;
   }
 
   /** Caps the length and scrubs secret-looking substrings. */
   string(s: string): string {
     if (s.length > this.maxStringLength) {
-      s = `${s.slice(0, this.maxStringLength)}…[truncated ${s.length - this.maxStringLength} chars]`;
+      // Scrub before cutting: a secret cut in half (`postgres://u:secr`) no longer matches.
+      let head = s.slice(0, this.maxStringLength + SCRUB_MARGIN);
+      if (this.redactValues && SUSPECT.test(head)) head = this.scrub(head);
+      return `${head.slice(0, this.maxStringLength)}…[truncated ${s.length - this.maxStringLength} chars]`;
     }
     if (this.redactValues && SUSPECT.test(s)) s = this.scrub(s);
     return s;
@@ -133,7 +142,10 @@ export class Sanitizer {
           return m;
         }
       })
-      .replace(KV_SECRET, `$1=${c}`);
+      .replace(KV_SECRET, (m, key: string) => {
+        const q = m[key.length + 1];
+        return q === '"' || q === "'" ? `${key}=${q}${c}${q}` : `${key}=${c}`;
+      });
   }
 
   /** A JSON-safe copy of `value`. `depth` counts nesting, `seen` holds the ancestors (cycle check). */
@@ -346,6 +358,9 @@ export class Sanitizer {
       if (this.includeStack && typeof err.stack === 'string') out.stack = this.string(err.stack);
       const cause = (err as { cause?: unknown }).cause;
       if (cause !== undefined) out.cause = this.value(cause, depth + 1, seen);
+      // AggregateError's `errors` is not enumerable; it holds the actual reasons (ECONNREFUSED per address).
+      const errors = (err as { errors?: unknown }).errors;
+      if (Array.isArray(errors)) out.errors = this.value(errors, depth + 1, seen);
       const src = err as unknown as Record<string, unknown>;
       for (const key in src) {
         // `level` is winston's, set on an Error logged directly (logger.error(err)).
