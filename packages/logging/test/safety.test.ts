@@ -28,6 +28,8 @@ describe('redaction', () => {
     'accessToken',
     'client_secret',
     'connectionString',
+    'passphrase',
+    'tlsPassphrase',
   ])('censors the key %s (case-insensitive), at top level and deep', (key) => {
     const { logger, records } = captureLogger({ otlp: false });
     logger.info('x', { [key]: 'SENSITIVE', deep: { a: [{ b: { [key]: 'SENSITIVE' } }] } });

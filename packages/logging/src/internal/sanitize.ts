@@ -31,6 +31,7 @@ export const DEFAULT_REDACT_KEYS: readonly string[] = [
   'api_key',
   'apikey',
   'private_key',
+  'passphrase',
   'credentials',
   'connection_string',
   'connectionstring',
