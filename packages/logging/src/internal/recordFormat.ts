@@ -1,6 +1,6 @@
 import { type LogRecord, SeverityNumber } from '@opentelemetry/api-logs';
 import type { ServiceInfo } from './resolveService';
-import { isError, KEY_CACHE_MAX_LENGTH, plainJson, quote, type Sanitizer } from './sanitize';
+import { isError, KEY_CACHE_MAX_LENGTH, plainJson, put, quote, type Sanitizer } from './sanitize';
 import { captureStamp, STAMP, type Stamp } from './stamp';
 import { CHILD_ERROR, LEVEL, MESSAGE, SPLAT } from './symbols';
 
@@ -240,7 +240,7 @@ export class RecordFormat {
         }
       }
       out += k.frag + frag;
-      if (attrs) attrs[key] = av;
+      if (attrs) put(attrs, key, av);
     }
     let errorValue: Record<string, unknown> | undefined;
     if (error && !hasErrorKey) {

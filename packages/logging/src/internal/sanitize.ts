@@ -68,6 +68,16 @@ export const KEY_CACHE_MAX_LENGTH = 256;
 /** How far past the cut a long string is scrubbed, so a secret straddling the cut still matches. */
 const SCRUB_MARGIN = 1024;
 
+/**
+ * `out[key] = v`, except that a `__proto__` key (JSON.parse of a request body makes it an own
+ * property) stays an ordinary field instead of replacing the copy's prototype.
+ */
+export function put(out: Record<string, unknown>, key: string, v: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[key] = v;
+}
+
 /** Stateless-per-call sanitizer; one instance per logger holds its compiled settings and key cache. */
 export class Sanitizer {
   readonly censor: string;
@@ -222,7 +232,7 @@ export class Sanitizer {
         break;
       }
       const key = typeof k === 'string' ? k : String(k);
-      out[key] = this.isSensitiveKey(key) ? this.censor : this.value(v, depth + 1, seen);
+      put(out, key, this.isSensitiveKey(key) ? this.censor : this.value(v, depth + 1, seen));
     }
     return out;
   }
@@ -238,11 +248,11 @@ export class Sanitizer {
         break;
       }
       if (this.isSensitiveKey(key)) {
-        out[key] = this.censor;
+        put(out, key, this.censor);
         continue;
       }
       const v = this.value(src[key], depth + 1, seen);
-      if (v !== undefined) out[key] = v;
+      if (v !== undefined) put(out, key, v);
     }
     return out;
   }
@@ -367,7 +377,7 @@ export class Sanitizer {
         // `level` is winston's, set on an Error logged directly (logger.error(err)).
         if (!Object.hasOwn(src, key) || key in out || key === 'stack' || key === 'message' || key === 'level')
           continue;
-        out[key] = this.isSensitiveKey(key) ? this.censor : this.value(src[key], depth + 1, seen);
+        put(out, key, this.isSensitiveKey(key) ? this.censor : this.value(src[key], depth + 1, seen));
       }
       return out;
     } finally {
