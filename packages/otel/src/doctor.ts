@@ -207,11 +207,23 @@ function checkEndpoint(signal: Signal, config: OtelConfig, timeoutMillis: number
       (res) => {
         res.resume();
         const s = res.statusCode ?? 0;
+        // An OTLP receiver answers in the request's encoding (protobuf or JSON); a web server
+        // that says 200 to any POST (a UI, a proxy's default page) would swallow every export.
+        const type = String(res.headers['content-type'] ?? '')
+          .split(';')[0]
+          ?.trim()
+          .toLowerCase();
+        const otlpType = type === '' || type === 'application/x-protobuf' || type === 'application/json';
         done({
           signal,
           url: shown,
-          ok: s >= 200 && s < 300,
-          detail: s >= 200 && s < 300 ? `HTTP ${s}` : `answered HTTP ${s} to an empty OTLP payload`,
+          ok: s >= 200 && s < 300 && otlpType,
+          detail:
+            s < 200 || s >= 300
+              ? `answered HTTP ${s} to an empty OTLP payload`
+              : otlpType
+                ? `HTTP ${s}`
+                : `HTTP ${s} but not an OTLP response (Content-Type ${type}): is this the OTLP/HTTP receiver?`,
         });
       },
     );

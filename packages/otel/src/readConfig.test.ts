@@ -112,6 +112,35 @@ describe('readConfig', () => {
     expect(config.logs.otlp.url).toBe('http://logs:9999/custom');
   });
 
+  it('never echoes credentials or query values of an endpoint it rejects', () => {
+    const { config, warnings } = readConfig({
+      // Not http(s), and a password with an unencoded '/' (not a valid URL): both rejected.
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://user:s3cret@collector:4317',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://user:pa/ss3cret@collector:4318/v1/traces',
+      OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: 'collector:4318/v1/logs?api_key=k3y',
+    });
+    expect(config.traces.otlp.url).toBe('http://localhost:4318/v1/traces');
+    expect(warnings).toHaveLength(3);
+    for (const name of [
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT',
+    ])
+      expect(warnings.some((w) => w.startsWith(`${name}=`))).toBe(true);
+    expect(warnings.join('\n')).not.toMatch(/s3cret|k3y/);
+    expect(warnings.join('\n')).toContain('"grpc://REDACTED:REDACTED@collector:4317"');
+  });
+
+  it('reads OTEL_PROPAGATORS and OTEL_NODE_RESOURCE_DETECTORS case-insensitively, like the other enums', () => {
+    const { config, warnings } = readConfig({
+      OTEL_PROPAGATORS: 'TraceContext, Baggage',
+      OTEL_NODE_RESOURCE_DETECTORS: 'Env,HOST',
+    });
+    expect(warnings).toEqual([]);
+    expect(config.propagators).toEqual(['tracecontext', 'baggage']);
+    expect(config.resourceDetectors).toEqual(['env', 'host']);
+  });
+
   it('honours exporters, none, ratio samplers and instrumentation lists', () => {
     const { config, warnings } = readConfig({
       OTEL_TRACES_EXPORTER: 'otlp,console',

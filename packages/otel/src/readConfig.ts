@@ -1,4 +1,5 @@
 import { createEnvReader, quoteValue } from './internal/createEnvReader';
+import { REDACTED, redactUrl } from './internal/redactUrl';
 
 /**
  * The three OpenTelemetry signals.
@@ -204,7 +205,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
   const resourceAttributes = r.keyValues('OTEL_RESOURCE_ATTRIBUTES') ?? {};
   const serviceName = r.raw('OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'];
 
-  const detectorList = r.list('OTEL_NODE_RESOURCE_DETECTORS') ?? [
+  const detectorList = r.list('OTEL_NODE_RESOURCE_DETECTORS')?.map((d) => d.toLowerCase()) ?? [
     'env',
     'host',
     'os',
@@ -219,7 +220,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
   }
   const resourceDetectors = detectorList.filter((d) => KNOWN_DETECTORS.includes(d));
 
-  const propagatorList = r.list('OTEL_PROPAGATORS') ?? ['tracecontext', 'baggage'];
+  const propagatorList = r.list('OTEL_PROPAGATORS')?.map((p) => p.toLowerCase()) ?? [
+    'tracecontext',
+    'baggage',
+  ];
   const unknownPropagators = propagatorList.filter((p) => !KNOWN_PROPAGATORS.includes(p));
   if (unknownPropagators.length > 0) {
     r.warn(
@@ -239,7 +243,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     if (specificRaw !== undefined) {
       url = r.url(specificName);
       if (url === undefined)
-        r.warn(`${specificName}=${quoteValue(specificRaw)} is not an http(s) URL; ignoring it.`);
+        r.warn(`${specificName}=${shownEndpoint(specificRaw)} is not an http(s) URL; ignoring it.`);
     }
     if (url === undefined) {
       const baseRaw = r.raw('OTEL_EXPORTER_OTLP_ENDPOINT');
@@ -248,7 +252,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
         const ok = r.url('OTEL_EXPORTER_OTLP_ENDPOINT');
         if (ok === undefined) {
           r.warn(
-            `OTEL_EXPORTER_OTLP_ENDPOINT=${quoteValue(baseRaw)} is not an http(s) URL; using the default ${DEFAULT_ENDPOINT}.`,
+            `OTEL_EXPORTER_OTLP_ENDPOINT=${shownEndpoint(baseRaw)} is not an http(s) URL; using the default ${DEFAULT_ENDPOINT}.`,
           );
         } else base = ok;
       }
@@ -400,6 +404,19 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ReadConfigResu
     shutdownTimeoutMillis: r.int('MEM0_OTEL_SHUTDOWN_TIMEOUT_MS', 3000, { min: 0, max: 600_000 }),
   };
   return { config, warnings: r.warnings };
+}
+
+/**
+ * A rejected endpoint as a warning shows it: it is not a valid URL, so its user info cannot be
+ * found by parsing (a password may hold '/', '?' or '#'). Everything between the scheme and the
+ * last '@' is redacted, then query values.
+ */
+function shownEndpoint(value: string): string {
+  const at = value.lastIndexOf('@');
+  const scheme = value.indexOf('://');
+  const start = scheme === -1 ? 0 : scheme + 3;
+  const s = at >= start ? `${value.slice(0, start)}${REDACTED}:${REDACTED}${value.slice(at)}` : value;
+  return quoteValue(redactUrl(s));
 }
 
 /** Accepts `pg`, `@opentelemetry/instrumentation-pg` and `instrumentation-pg` alike. */

@@ -259,7 +259,6 @@ function startSdk(config: OtelConfig, diag: Diag, options: StartOptions): OtelSd
   let uninstallHooks: (() => void) | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      uninstallHooks?.();
       stopRetrying();
       const work = Promise.allSettled([traces.provider.shutdown(), logging?.shutdown(), meter?.shutdown()]);
       if (await withDeadline(work, config.shutdownTimeoutMillis)) {
@@ -268,6 +267,9 @@ function startSdk(config: OtelConfig, diag: Diag, options: StartOptions): OtelSd
         );
         abort();
       }
+      // Only now: while a signal's flush runs, our listener must stay, or another listener that
+      // exits when it is alone (signal-exit) would end the process before the flush.
+      uninstallHooks?.();
     })();
     return stopping;
   };

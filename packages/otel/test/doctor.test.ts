@@ -1,5 +1,7 @@
 // `mem0-otel doctor`: effective config with secrets redacted, a reachability check of each
 // OTLP endpoint, instrumentations and installed modules; exit code 1 on a problem.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type OtlpSink, runNode, startOtlpSink } from '@mem0-stack/testkit';
 import { childEnv, ensureBuilt, PKG_DIR, REPO_DIR } from './helpers';
@@ -57,6 +59,30 @@ describe('mem0-otel doctor', () => {
     );
     expect(r.stdout).toMatch(/problem\(s\):/);
     expect(r.stdout).toContain('config: OTEL_BSP_MAX_QUEUE_SIZE="many"');
+  });
+
+  it('a server that answers 200 but is not an OTLP receiver (an HTML page) is a problem: exit 1', async () => {
+    const web = createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><p>Welcome</p>');
+    });
+    await new Promise<void>((r) => web.listen(0, '127.0.0.1', r));
+    try {
+      const r = await runNode([CLI, 'doctor'], {
+        cwd: REPO_DIR,
+        env: childEnv({
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(web.address() as AddressInfo).port}`,
+        }),
+      });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(
+        /FAIL traces {3}http:\/\/127\.0\.0\.1:\d+\/v1\/traces {2}.*not an OTLP response/,
+      );
+      expect(r.stdout).not.toContain('No problems found.');
+      expect(r.code).toBe(1);
+    } finally {
+      await new Promise((r) => web.close(r));
+    }
   });
 
   it('a header node:http refuses is a listed config problem (exit 1), not a crash; the other headers are checked', async () => {

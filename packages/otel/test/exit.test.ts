@@ -1,6 +1,7 @@
 // Process lifetime under the preload: short scripts exit at once (and still export what they
 // produced), SIGTERM/SIGINT flush within the deadline and then behave as they would without
 // the preload, and an application's own signal handler keeps control of the exit.
+import { createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { type OtlpSink, runNode, startOtlpSink, waitFor } from '@mem0-stack/testkit';
@@ -56,6 +57,21 @@ describe('short-lived processes', () => {
     );
     expect(job.attributes['job.items']).toBe(3);
   }, 60_000);
+
+  it("an app's own 'beforeExit' handler that records telemetry does not keep the process alive", async () => {
+    // Default protocol (protobuf): the sink counts the requests but does not decode them.
+    const before = sink.requests.traces;
+    const r = await runNode(['--require', '@mem0-stack/otel/register', join(FIXTURES, 'exit-span.cjs')], {
+      env: childEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_METRICS_EXPORTER: 'none' }),
+      cwd: REPO_DIR,
+      timeoutMs: 20_000,
+    });
+    expect(r.stdout).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.wallMs).toBeLessThan(2000);
+    // The script's span, and the one its handler recorded on the first 'beforeExit', were sent.
+    expect(sink.requests.traces - before).toBeGreaterThanOrEqual(2);
+  }, 30_000);
 
   it('a script whose collector is unreachable still exits at once (no retry timers hold it)', async () => {
     const r = await fastest(
@@ -113,6 +129,20 @@ describe('signals', () => {
     expect(sink.spans().some((s) => s.attributes['url.path'] === '/sigint')).toBe(true);
   }, 30_000);
 
+  it('SIGTERM with signal-exit loaded (it also exits only when alone): flushes, runs its callbacks, ends by SIGTERM', async () => {
+    const app = await startApp(['--require', '@mem0-stack/otel/register'], 'signal-exit-app.cjs', env());
+    await requestOnce(app.port, '/sigterm-signal-exit');
+    app.signal('SIGTERM');
+    const exit = await Promise.race([
+      app.exited,
+      new Promise<'still running'>((r) => setTimeout(() => r('still running'), 6000)),
+    ]);
+    if (exit === 'still running') app.kill();
+    expect(exit).toMatchObject({ signal: 'SIGTERM' });
+    expect(app.stdout()).toContain('onExit null SIGTERM');
+    expect(sink.spans().some((s) => s.attributes['url.path'] === '/sigterm-signal-exit')).toBe(true);
+  }, 30_000);
+
   it("an app's own SIGTERM handler keeps control: the preload flushes but does not exit for it", async () => {
     const app = await startApp(
       ['--require', '@mem0-stack/otel/register'],
@@ -140,6 +170,48 @@ describe('signals', () => {
     expect(exit).toMatchObject({ code: 0, signal: null });
     expect(app.stdout()).toContain('once handler: drained');
     expect(sink.spans().some((s) => s.attributes['url.path'] === '/sigterm-once')).toBe(true);
+  }, 30_000);
+
+  it('SIGTERM while an export waits to retry: the retry is abandoned at once and the rest of the queue is sent', async () => {
+    // The first trace export is refused with a long Retry-After (the transport caps it at 5 s);
+    // every later request is accepted.
+    let traceRequests = 0;
+    const collector = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/v1/traces' && ++traceRequests === 1)
+          res.writeHead(503, { 'retry-after': '30' }).end();
+        else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const port = (collector.address() as AddressInfo).port;
+    try {
+      const app = await startApp(
+        ['--require', '@mem0-stack/otel/register'],
+        'slow-exit.cjs',
+        childEnv({
+          OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${port}`,
+          OTEL_METRICS_EXPORTER: 'none',
+          OTEL_LOGS_EXPORTER: 'none',
+          // Each span is a batch of its own, sent at once.
+          OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '1',
+        }),
+      );
+      await requestOnce(app.port, '/refused');
+      await waitFor(() => traceRequests >= 1);
+      await requestOnce(app.port, '/queued');
+      app.signal('SIGTERM');
+      const exit = await app.exited;
+      expect(exit.signal).toBe('SIGTERM');
+      // Well within the 3 s deadline: nothing waits for a retry that will not happen.
+      expect(exit.afterSignalMs).toBeLessThan(2000);
+      expect(app.stderr()).not.toMatch(/did not finish within/);
+      // The span queued behind the refused batch was sent before the exit.
+      expect(traceRequests).toBe(2);
+    } finally {
+      await new Promise((r) => collector.close(r));
+    }
   }, 30_000);
 
   it('a collector that never answers cannot hold SIGTERM past the deadline', async () => {

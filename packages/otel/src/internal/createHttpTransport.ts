@@ -43,7 +43,9 @@ export class OtlpHttpError extends Error {
  * unref'd and retries stop as soon as shutdown begins, so a short script whose collector
  * is down is never held open by backoff timers.
  */
-export function createHttpTransport(opts: HttpTransportOptions): IExporterTransport {
+export function createHttpTransport(
+  opts: HttpTransportOptions,
+): IExporterTransport & { stopRetrying(): void } {
   const url = new URL(opts.url);
   const secure = url.protocol === 'https:';
   let agent: Agent | undefined;
@@ -169,6 +171,10 @@ export function createHttpTransport(opts: HttpTransportOptions): IExporterTransp
         return { status: 'failure', error: result.error ?? new OtlpHttpError('export retries exhausted') };
       }
       return result;
+    },
+    /** Ends backoff waits now: `retry()` has just turned false, so they would only delay the flush. */
+    stopRetrying() {
+      for (const wake of waits) wake();
     },
     shutdown() {
       closing = true;

@@ -1,4 +1,3 @@
-import type { IExporterTransport } from '@opentelemetry/otlp-exporter-base';
 import type { ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { OtlpSignalConfig, Signal } from '../readConfig';
@@ -65,7 +64,7 @@ const SERIALIZERS: Record<Signal, Record<'json' | 'protobuf', () => AnySerialize
 export function createOtlpExporter<Req>(signal: Signal, cfg: OtlpSignalConfig): OtlpExporter<Req> {
   const json = cfg.protocol === 'http/json';
   let serializer: AnySerializer | undefined;
-  let transport: IExporterTransport | undefined;
+  let transport: ReturnType<typeof createHttpTransport> | undefined;
   let retrying = true;
 
   const ensure = () => {
@@ -106,6 +105,7 @@ export function createOtlpExporter<Req>(signal: Signal, cfg: OtlpSignalConfig): 
     },
     stopRetrying() {
       retrying = false;
+      transport?.stopRetrying();
     },
     abort() {
       transport?.shutdown();

@@ -15,6 +15,10 @@ export type ProcessHookTargets = {
 };
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+// Flushes on 'beforeExit' per process. Each flush that sends something revives the event loop,
+// so 'beforeExit' comes again: an app whose own 'beforeExit' handler records a span or a log
+// line every time would otherwise be kept alive forever (flush, record, flush, ...).
+const MAX_EXIT_FLUSHES = 3;
 
 /** Resolves true when `p` did not settle within `ms`. Never rejects. */
 export function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -44,12 +48,13 @@ export function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> 
 export function installProcessHooks(t: ProcessHookTargets): () => void {
   let signalled = false;
   let exitFlushing = false;
-  let exitFlushedOnce = false;
+  let exitFlushes = 0;
 
   const handlers = new Map<NodeJS.Signals, () => void>();
   for (const sig of SIGNALS) {
     const handler = () => {
-      const others = () => process.listeners(sig).filter((l) => l !== handler).length;
+      const others = () =>
+        Math.max(0, process.listeners(sig).filter((l) => l !== handler).length - signalExitListeners());
       if (signalled) {
         // A second Ctrl-C while flushing: stop waiting.
         if (others() === 0) reRaise(sig, handler);
@@ -78,9 +83,9 @@ export function installProcessHooks(t: ProcessHookTargets): () => void {
 
   const onBeforeExit = () => {
     if (exitFlushing) return;
-    if (exitFlushedOnce && !t.hasPending()) return;
+    if (exitFlushes > 0 && (!t.hasPending() || exitFlushes >= MAX_EXIT_FLUSHES)) return;
     exitFlushing = true;
-    exitFlushedOnce = true;
+    exitFlushes++;
     t.stopRetrying();
     void withDeadline(t.flush({ exiting: true }), t.timeoutMillis).then((late) => {
       exitFlushing = false;
@@ -98,6 +103,20 @@ export function installProcessHooks(t: ProcessHookTargets): () => void {
     for (const [sig, h] of handlers) process.removeListener(sig, h);
     process.removeListener('beforeExit', onBeforeExit);
   };
+}
+
+/**
+ * SIGTERM/SIGINT listeners of signal-exit (v3 and v4; loaded by execa, write-file-atomic,
+ * proper-lockfile, ora…), one per loaded copy, each counted on its shared emitter. Like ours,
+ * they exit the process only when no other listener is left, so counting them as the app's
+ * would leave both waiting for the other and the process would never end.
+ */
+function signalExitListeners(): number {
+  const v3 = (process as { __signal_exit_emitter__?: { count?: unknown } }).__signal_exit_emitter__?.count;
+  const v4 = (globalThis as { [k: symbol]: { count?: unknown } | undefined })[
+    Symbol.for('signal-exit emitter')
+  ]?.count;
+  return (typeof v3 === 'number' ? v3 : 0) + (typeof v4 === 'number' ? v4 : 0);
 }
 
 function reRaise(sig: NodeJS.Signals, handler: () => void): void {
