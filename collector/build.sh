@@ -17,9 +17,12 @@ fi
 
 command -v go >/dev/null || { echo "collector/build.sh: Go is required (go1.26+)" >&2; exit 1; }
 t0=$SECONDS
-GOBIN_DIR=$(go env GOPATH)/bin
+# Where `go install` puts binaries: GOBIN when set, else the first GOPATH entry's bin.
+GOBIN_DIR=$(go env GOBIN)
+[ -n "$GOBIN_DIR" ] || GOBIN_DIR="$(go env GOPATH | cut -d: -f1)/bin"
 OCB="$GOBIN_DIR/builder"
-have=$("$OCB" version 2>/dev/null || true) # not piped into grep -q: SIGPIPE + pipefail would lie
+# ocb prints its version on stderr. Not piped into grep -q: SIGPIPE + pipefail would lie.
+have=$("$OCB" version 2>&1 || true)
 if [[ "$have" != *"$OCB_VERSION"* ]]; then
   echo "collector: installing ocb $OCB_VERSION"
   go install "go.opentelemetry.io/collector/cmd/builder@$OCB_VERSION"

@@ -4,7 +4,8 @@
 // look at. Every step has a deadline and every child is stopped on the way out: the demo always
 // ends by itself. Options: --keep (leave everything running until Ctrl-C), --help.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { connect, createServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -70,12 +71,17 @@ async function stopAll() {
   }
   killAll();
 }
+let failing = false;
 /** Reports, stops everything and exits; the returned promise never settles (`await fail(…)`). */
 function fail(message, code = 1) {
   if (!finished) {
     finished = true;
     console.error(`\n${c('31', '✗')} ${message}`);
   }
+  // Once: a later error (the main flow runs on while the children stop) must not start a second
+  // stopAll, which finds nothing left to wait for and exits while the first is still stopping.
+  if (failing) return new Promise(() => {});
+  failing = true;
   // Bounded: whatever is stuck, the process ends within seconds.
   setTimeout(() => {
     killAll();
@@ -84,11 +90,19 @@ function fail(message, code = 1) {
   stopAll().finally(() => process.exit(code));
   return new Promise(() => {});
 }
-process.on('SIGINT', () =>
-  KEEP && finished ? stopAll().finally(() => process.exit(0)) : fail('interrupted', 130),
-);
+process.on('SIGINT', () => {
+  if (failing) {
+    // A second Ctrl-C: do not wait for the graceful stop.
+    killAll();
+    process.exit(130);
+  }
+  return KEEP && finished ? stopAll().finally(() => process.exit(0)) : fail('interrupted', 130);
+});
 process.on('SIGTERM', () => fail('terminated', 143));
 process.on('unhandledRejection', (err) => fail(`unexpected error: ${err?.stack ?? err}`));
+// A rejected top-level `await` is an uncaught exception, not an unhandled rejection: without
+// this, Node prints the stack and exits at once, leaving the service running.
+process.on('uncaughtException', (err) => fail(`unexpected error: ${err?.stack ?? err}`));
 
 /** Runs a command with a hard deadline; output shown live, or kept for the error message. */
 function run(cmd, argv, { timeoutMs, cwd = root, quiet = false } = {}) {
@@ -157,6 +171,29 @@ function freePort() {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The compose stack answers as Grafana on 3000 and as an OTLP/HTTP receiver on 4318; an open
+ * port alone (a dev server on 3000, anything on 4318) is not it.
+ */
+async function composeStackUp() {
+  if (!(await tcpOpen('127.0.0.1', 3000, 300)) || !(await tcpOpen('127.0.0.1', 4318, 300))) return false;
+  try {
+    const grafana = await fetch('http://127.0.0.1:3000/api/health', { signal: AbortSignal.timeout(1000) });
+    const health = await grafana.json().catch(() => undefined);
+    if (!grafana.ok || typeof health?.database !== 'string') return false;
+    const otlp = await fetch('http://127.0.0.1:4318/v1/traces', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+      signal: AbortSignal.timeout(1000),
+    });
+    await otlp.arrayBuffer();
+    return otlp.ok;
+  } catch {
+    return false;
+  }
+}
 
 async function waitHttp(url, timeoutMs, what) {
   const deadline = Date.now() + timeoutMs;
@@ -275,14 +312,19 @@ if (build.code !== 0)
 ok('built');
 
 const collectorBin = join(root, 'collector', '_build', 'otelcol-mem0');
+const collectorMissing = !existsSync(collectorBin);
 if (
-  !existsSync(collectorBin) &&
+  (collectorMissing || collectorStale()) &&
   existsSync(join(root, 'collector', 'build.sh')) &&
   !env.MEM0_DEMO_SKIP_COLLECTOR_BUILD
 ) {
   const go = spawnSync('sh', ['-c', 'command -v go'], { encoding: 'utf8' }).stdout.trim();
   if (go) {
-    step('Building the OpenTelemetry Collector with ocb (first run only: a few minutes)');
+    step(
+      collectorMissing
+        ? 'Building the OpenTelemetry Collector with ocb (first run only: a few minutes)'
+        : 'Rebuilding the OpenTelemetry Collector: collector/builder-config.yaml changed since its build',
+    );
     const started = Date.now();
     const ticker = setInterval(() => {
       if (tty) process.stdout.write(`\r  … ${Math.round((Date.now() - started) / 1000)} s`);
@@ -296,9 +338,10 @@ if (
     if (r.code === 0 && existsSync(collectorBin)) ok(`collector built: ${rel(collectorBin)}`);
     else
       warn(
-        `the collector build failed; continuing with a local OTLP sink.\n${dim(r.out.split('\n').slice(-8).join('\n'))}`,
+        `the collector build failed; continuing with ${existsSync(collectorBin) ? 'the previous binary' : 'a local OTLP sink'}.\n${dim(r.out.split('\n').slice(-8).join('\n'))}`,
       );
-  } else warn('Go is not installed: skipping the collector build (a local OTLP sink stands in for it).');
+  } else if (collectorMissing)
+    warn('Go is not installed: skipping the collector build (a local OTLP sink stands in for it).');
 }
 
 // The run phase has its own deadline: whatever happens, we stop and exit.
@@ -315,7 +358,7 @@ const testkit = require('@mem0-stack/testkit');
 step('Starting the telemetry pipeline');
 let otlpEndpoint;
 let backend; // { kind, spans(), logs(), raw?(), describe[] }
-const grafanaUp = (await tcpOpen('127.0.0.1', 3000, 300)) && (await tcpOpen('127.0.0.1', 4318, 300));
+const grafanaUp = await composeStackUp();
 if (grafanaUp) {
   otlpEndpoint = 'http://127.0.0.1:4318';
   backend = { kind: 'compose', describe: ['collector of the compose stack: OTLP/HTTP on 127.0.0.1:4318'] };
@@ -774,6 +817,20 @@ async function prepareDatabase() {
     await fail(`could not prepare database ${name}: ${err.message}`);
   } finally {
     await client.end().catch(() => {});
+  }
+}
+
+/** The binary predates the manifest: collector/build.sh stamps it with sha256(builder-config.yaml + build.sh). */
+function collectorStale() {
+  try {
+    const dir = join(root, 'collector');
+    const hash = createHash('sha256')
+      .update(readFileSync(join(dir, 'builder-config.yaml')))
+      .update(readFileSync(join(dir, 'build.sh')))
+      .digest('hex');
+    return readFileSync(join(dir, '_build', '.manifest.sha256'), 'utf8').trim() !== hash;
+  } catch {
+    return true;
   }
 }
 

@@ -12,9 +12,13 @@ if [ ${#want[@]} -gt 0 ]; then
   echo "installing: ${want[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d keeps package scripts from starting services (no systemd here).
-  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  # policy-rc.d keeps package scripts from starting services (no systemd here). Removed on every
+  # exit (a failed install too); one the image already has is left as it is.
+  policy=/usr/sbin/policy-rc.d
+  if [ ! -e "$policy" ]; then
+    trap 'rm -f "$policy"' EXIT
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+  fi
   apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
-  rm -f /usr/sbin/policy-rc.d
 fi
 echo "system deps ok"

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './freePort';
-import { type ManagedProcess, managedProcess } from './internal/managedProcess';
+import { type ManagedProcess, managedProcess, removeOnExit } from './internal/managedProcess';
 import { parseLogs, parseMetrics, parseSpans } from './internal/otlpJson';
 import type { SinkLog, SinkMetric, SinkSpan } from './otlpSink';
 import { type RunResult, runCommand } from './runCommand';
@@ -118,6 +118,7 @@ async function httpOk(url: string): Promise<boolean> {
 export async function startCollector(opts: StartCollectorOptions = {}): Promise<Collector> {
   const bin = collectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'mem0-otelcol-'));
+  removeOnExit(dir);
   const [grpc, http, health, pprof, zpages, telemetry, promExp, closed] = await Promise.all(
     Array.from({ length: 8 }, () => freePort()),
   );
@@ -150,7 +151,13 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
         what: `collector health at ${healthUrl}`,
       }).then(() => undefined),
   });
-  await proc.start();
+  try {
+    await proc.start();
+  } catch (err) {
+    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const collector: Collector = Object.assign(proc, {
     otlpHttpUrl: `http://${env.OTELCOL_OTLP_HTTP_ENDPOINT}`,
     otlpGrpcEndpoint: env.OTELCOL_OTLP_GRPC_ENDPOINT ?? '',
@@ -209,6 +216,7 @@ function readJsonLines(path: string): unknown[] {
 export async function startCollectorSink(opts: { timeoutMs?: number } = {}): Promise<CollectorSink> {
   const bin = collectorBinary();
   const dir = mkdtempSync(join(tmpdir(), 'mem0-otelsink-'));
+  removeOnExit(dir);
   const [grpc, http, health] = await Promise.all([freePort(), freePort(), freePort()]);
   const files = {
     traces: join(dir, 'traces.jsonl'),
@@ -253,7 +261,13 @@ service:
         what: `collector sink health at ${healthUrl}`,
       }).then(() => undefined),
   });
-  await proc.start();
+  try {
+    await proc.start();
+  } catch (err) {
+    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return Object.assign(proc, {
     otlpHttpUrl: `http://127.0.0.1:${http}`,
     otlpGrpcEndpoint: `127.0.0.1:${grpc}`,

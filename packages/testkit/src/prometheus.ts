@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './freePort';
-import { type ManagedProcess, managedProcess } from './internal/managedProcess';
+import { type ManagedProcess, managedProcess, removeOnExit } from './internal/managedProcess';
 import { waitFor } from './waitFor';
 
 /** One series of an instant-query result. */
@@ -54,6 +54,7 @@ export type StartPrometheusOptions = {
 export async function startPrometheus(opts: StartPrometheusOptions = {}): Promise<PrometheusServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mem0-prom-'));
+  removeOnExit(dir);
   const configPath = join(dir, 'prometheus.yml');
   writeFileSync(configPath, opts.config ?? 'global:\n  scrape_interval: 15s\n');
   for (const [name, text] of Object.entries(opts.files ?? {})) {
@@ -91,7 +92,13 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
         ).then(() => undefined),
     },
   );
-  await proc.start();
+  try {
+    await proc.start();
+  } catch (err) {
+    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
 
   const api = async (path: string, params: Record<string, string> = {}) => {
     const r = await fetch(`${url}${path}?${new URLSearchParams(params)}`, {

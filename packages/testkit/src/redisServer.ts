@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './freePort';
+import { managedProcess, removeOnExit } from './internal/managedProcess';
 import { waitFor } from './waitFor';
 
 /** A redis-server owned by one test: stop it, start it again on the same port. */
@@ -14,20 +14,25 @@ export type RedisServer = {
   start(): Promise<void>;
 };
 
-function ping(port: number): Promise<boolean> {
+/** The process id of the redis-server answering on `port` (from INFO server), if any. */
+function serverPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const sock = createConnection({ port, host: '127.0.0.1' });
+    let text = '';
+    const done = (pid: number | undefined) => {
+      sock.destroy();
+      resolve(pid);
+    };
     sock.setTimeout(500);
-    sock.once('connect', () => sock.write('PING\r\n'));
-    sock.once('data', (d) => {
-      sock.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+    sock.once('connect', () => sock.write('INFO server\r\n'));
+    sock.on('data', (d) => {
+      text += d.toString();
+      const m = /process_id:(\d+)\r\n/.exec(text);
+      if (m) done(Number(m[1]));
+      else if (text.startsWith('-')) done(undefined);
     });
-    sock.once('error', () => resolve(false));
-    sock.once('timeout', () => {
-      sock.destroy();
-      resolve(false);
-    });
+    sock.once('error', () => done(undefined));
+    sock.once('timeout', () => done(undefined));
   });
 }
 
@@ -39,44 +44,55 @@ function ping(port: number): Promise<boolean> {
 export async function startRedisServer(opts: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'mem0-redis-'));
-  let child: ChildProcess | undefined;
+  removeOnExit(dir);
+  const proc = managedProcess(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...(opts.args ?? []),
+    ],
+    {
+      env: process.env,
+      // Ready when *this* server answers: with the port taken, another Redis would answer a PING
+      // (and our redis-server exits with "Address already in use").
+      ready: () =>
+        waitFor(async () => (await serverPid(port)) === proc.pid, {
+          timeoutMs: 10_000,
+          what: `redis-server on ${port}`,
+        }).then(() => undefined),
+    },
+  );
   const start = async () => {
-    child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        ...(opts.args ?? []),
-      ],
-      { stdio: 'ignore' },
-    );
-    await waitFor(() => ping(port), { timeoutMs: 10_000, what: `redis-server on ${port}` });
+    mkdirSync(dir, { recursive: true });
+    try {
+      await proc.start();
+    } catch (err) {
+      await proc.kill();
+      rmSync(dir, { recursive: true, force: true });
+      throw err;
+    }
   };
+  // SIGKILL: a crash, as the chaos tests want. The scratch directory goes with it (start()
+  // makes it again); the server saves nothing to it.
   const stop = async () => {
-    const c = child;
-    child = undefined;
-    if (!c || c.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill('SIGKILL');
-    });
+    await proc.kill();
+    rmSync(dir, { recursive: true, force: true });
   };
   await start();
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     start,
-    stop: async () => {
-      await stop();
-    },
+    stop,
   };
 }
 

@@ -1,6 +1,17 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { createClient } from 'redis';
-import { createTestDatabase, freePort, jsonLines, runNode, startOtlpSink, startRedisServer } from './index';
+import {
+  createTestDatabase,
+  freePort,
+  jsonLines,
+  runNode,
+  startCollector,
+  startOtlpSink,
+  startRedisServer,
+} from './index';
 
 describe('testkit', () => {
   it('gives a free port', async () => {
@@ -84,5 +95,57 @@ describe('testkit', () => {
     const { records, bad } = jsonLines(r.stdout);
     expect(records).toEqual([{ a: 1 }]);
     expect(bad).toEqual(['plain']);
+  });
+});
+
+describe('testkit cleanup', () => {
+  let tmp: string;
+  beforeEach(() => {
+    // What the helpers create (and leave) lands in a directory of our own.
+    tmp = mkdtempSync(join(os.tmpdir(), 'testkit-cleanup-'));
+    jest.spyOn(os, 'tmpdir').mockReturnValue(tmp);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('a redis-server whose port is taken fails to start instead of answering with the other server', async () => {
+    const first = await startRedisServer();
+    try {
+      await expect(startRedisServer({ port: first.port })).rejects.toThrow(/redis-server/);
+    } finally {
+      await first.stop();
+    }
+    // And stop() took the first one down: nothing answers on its port any more.
+    const c = createClient({ url: first.url, socket: { reconnectStrategy: false, connectTimeout: 1000 } });
+    c.on('error', () => {});
+    await expect(c.connect()).rejects.toThrow();
+  });
+
+  it('stopping a redis-server removes its scratch directory', async () => {
+    const r = await startRedisServer();
+    await r.stop();
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('a process that exits while its collector starts leaves no scratch directory behind', async () => {
+    // The demo's Ctrl-C during "Starting the telemetry pipeline", a test that dies before afterAll.
+    const script = `require('./src/collector.ts').startCollector().catch(() => {});
+      setTimeout(() => process.exit(130), 30);`;
+    const r = await runNode(['--import', 'tsx', '-e', script], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, TMPDIR: tmp },
+      timeoutMs: 20_000,
+    });
+    expect(r.code).toBe(130);
+    expect(readdirSync(tmp).filter((d) => d.startsWith('mem0-'))).toEqual([]);
+  });
+
+  it('a collector that fails to start removes its scratch directory', async () => {
+    await expect(
+      startCollector({ env: { OTELCOL_METRICS_EXPORTERS: '[no_such_exporter]' }, timeoutMs: 10_000 }),
+    ).rejects.toThrow(/exited during start/);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 
 /** A long-running child process a test can stop, kill and start again with the same arguments. */
 export type ManagedProcess = {
@@ -18,16 +18,33 @@ export type ManagedProcess = {
 
 const MAX_OUTPUT = 4 * 1024 * 1024;
 const live = new Set<ChildProcess>();
+const scratchDirs = new Set<string>();
 let exitHookInstalled = false;
 
 // A test that throws before its afterAll must not leave collectors or Prometheus running on a
-// machine shared with other suites.
+// machine shared with other suites, nor their scratch directories in the temp dir.
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.once('exit', () => {
     for (const c of live) c.kill('SIGKILL');
+    for (const dir of scratchDirs) {
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+      } catch {
+        // Best effort: the process is exiting.
+      }
+    }
   });
+}
+
+/**
+ * Registers a helper's scratch directory for removal when this process exits without the
+ * helper's cleanup() (a failed test, an interrupted demo); removing it twice is harmless.
+ */
+export function removeOnExit(dir: string): void {
+  installExitHook();
+  scratchDirs.add(dir);
 }
 
 export function readRssKiB(pid: number | undefined): number | undefined {
