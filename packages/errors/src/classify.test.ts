@@ -8,6 +8,7 @@ import {
   isNotFoundError,
   isValidationError,
   NotFoundError,
+  problemDetails,
   registerClassifier,
   ValidationError,
 } from './index';
@@ -72,6 +73,40 @@ describe('classify: odd thrown values', () => {
       category: 'internal',
     });
     expect(classify(new TypeError('x')).unclassified).toBeUndefined();
+  });
+
+  it('an AbortError caused by AbortSignal.timeout() (node http, timers, events) is a retryable TIMEOUT', async () => {
+    const { setTimeout: sleep } = await import('node:timers/promises');
+    const keepAlive = setInterval(() => {}, 1000); // AbortSignal.timeout's timer is unref'd
+    const err = await sleep(1000, null, { signal: AbortSignal.timeout(5) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    clearInterval(keepAlive);
+    expect((err as Error).name).toBe('AbortError');
+    expect(((err as Error).cause as Error).name).toBe('TimeoutError');
+    expect(classify(err)).toMatchObject({
+      code: 'TIMEOUT',
+      category: 'timeout',
+      retryable: true,
+      status: 504,
+    });
+    // A deliberate abort (no timeout behind it) stays ABORTED.
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = await sleep(1000, null, { signal: ac.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(classify(aborted)).toMatchObject({ code: 'ABORTED', retryable: false });
+  });
+
+  it('a value forging the ClassifiedError brand is classified, not trusted (problemDetails never throws)', () => {
+    const forged = new Proxy({}, { get: () => true });
+    expect(() => problemDetails(forged)).not.toThrow();
+    expect(classify(forged)).toMatchObject({ category: 'internal', status: 500 });
+    const plain = { [Symbol.for('@mem0-stack/errors.ClassifiedError')]: true, code: 42 };
+    expect(() => problemDetails(plain)).not.toThrow();
   });
 
   it('is idempotent and memoised', () => {

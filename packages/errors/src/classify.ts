@@ -190,6 +190,27 @@ export function isClassifiedError(v: unknown): v is ClassifiedError {
   return isObjectLike(v) && get(v, CLASSIFIED) === true;
 }
 
+// The brand is global (Symbol.for), so anything can carry it: a Proxy answering `true` to every
+// key, a plain object. Only a value with a valid shape is returned as is by classify().
+function isWellFormed(v: unknown): v is ClassifiedError {
+  if (v instanceof Classified) return true;
+  if (!isClassifiedError(v)) return false;
+  const code = get(v, 'code');
+  const details = get(v, 'details');
+  const retryAfterMs = get(v, 'retryAfterMs');
+  return (
+    typeof code === 'string' &&
+    sanitizeCode(code) === code &&
+    isCategory(get(v, 'category')) &&
+    isSeverity(get(v, 'severity')) &&
+    typeof get(v, 'retryable') === 'boolean' &&
+    validStatus(get(v, 'status')) &&
+    typeof get(v, 'userMessage') === 'string' &&
+    (retryAfterMs === undefined || (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs))) &&
+    (details === undefined || (Array.isArray(details) && sanitizeDetails(details)?.length === details.length))
+  );
+}
+
 /** The message the rule itself supplied (AppError.userMessage), if any. Internal. */
 export function explicitUserMessage(c: ClassifiedError): string | undefined {
   return Classified.explicit(c);
@@ -206,7 +227,7 @@ export function explicitUserMessage(c: ClassifiedError): string | undefined {
  */
 export function classify(err: unknown): ClassifiedError {
   try {
-    if (isClassifiedError(err)) return err;
+    if (isWellFormed(err)) return err;
     installBuiltins();
     const version = configVersion();
     const isObj = isObjectLike(err);

@@ -1,5 +1,7 @@
+import { getLogger } from '@mem0-stack/logging';
 import { metrics, trace } from '@opentelemetry/api';
-import { recordError } from './recordError';
+import { classify } from './classify';
+import { recordError, wasRecorded } from './recordError';
 
 /** Options of {@link installProcessHandlers}. */
 export type ProcessHandlerOptions = {
@@ -76,7 +78,22 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
     exiting = true;
     // Even if something ends the process before exit() runs, it must not end with 0.
     process.exitCode = exitCode;
-    recordError(err, { fields: { 'error.origin': origin, 'error.fatal': true } });
+    const fields = { 'error.origin': origin, 'error.fatal': true };
+    if (wasRecorded(err)) {
+      // Recorded where it happened (and counted), then rethrown: recordError would skip it, but
+      // the exit still needs its own line.
+      try {
+        const c = classify(err);
+        getLogger().log('error', `${c.code}: process exiting after an uncaught error`, {
+          ...fields,
+          'error.code': c.code,
+          'error.category': c.category,
+          'error.severity': c.severity,
+        });
+      } catch {
+        /* logging is best effort */
+      }
+    } else recordError(err, { fields });
     void flushAll(options.flush, timeoutMs, true).finally(() => exit(exitCode));
   };
 

@@ -20,6 +20,8 @@ export type ResponseLike = {
   destroy?(error?: Error): unknown;
 };
 
+const STALE_HEADERS = ['content-encoding', 'content-language', 'content-range', 'content-disposition'];
+
 /** Options of {@link sendProblem}, {@link errorHandler} and {@link withErrorHandling}. */
 export type ErrorResponseOptions = ProblemOptions & Pick<RecordErrorOptions, 'logger'>;
 
@@ -44,8 +46,8 @@ function pickCorrelationId(req: unknown, res: ResponseLike): { id: string; scope
 /**
  * Records `err` once (log, span, metric) and writes the problem+json response, with the same
  * correlation id in the body, the `x-correlation-id` header and the log line. If headers are
- * already sent, the connection is destroyed (the client sees a truncated response, not a
- * corrupt one). Never throws.
+ * already sent mid-response, the connection is destroyed (the client sees a truncated response,
+ * not a corrupt one); a response already ended is left to finish. Never throws.
  * @example
  * http.createServer(async (req, res) => {
  *   try { await route(req, res); } catch (err) { sendProblem(err, req, res); }
@@ -67,13 +69,23 @@ export function sendProblem(
     const c = recordError(err, { logger: options.logger, fields });
     try {
       if (res.headersSent) {
-        res.destroy?.();
+        // A complete response (end() already called) is left alone: destroying the socket would
+        // drop its still-buffered tail. Only a response cut mid-stream is aborted.
+        if (get(res, 'writableEnded') !== true) res.destroy?.();
         return c;
       }
       const problem = problemDetails(c, req, { ...options, correlationId: id });
+      const body = JSON.stringify(problem.body);
       res.statusCode = problem.status;
+      // Headers the failed route set for its own representation do not describe this body: a
+      // stale Content-Encoding makes it unreadable, a stale Content-Length makes node cut it.
+      const remove = get(res, 'removeHeader');
+      if (typeof remove === 'function') {
+        for (const name of STALE_HEADERS) (remove as (n: string) => void).call(res, name);
+      }
       for (const [name, value] of Object.entries(problem.headers)) res.setHeader(name, value);
-      res.end(get(req, 'method') === 'HEAD' ? undefined : JSON.stringify(problem.body));
+      res.setHeader('content-length', String(Buffer.byteLength(body)));
+      res.end(get(req, 'method') === 'HEAD' ? undefined : body);
     } catch {
       // The socket may already be gone; there is nobody left to answer.
       try {

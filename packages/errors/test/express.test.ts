@@ -100,6 +100,18 @@ beforeAll(async () => {
     res.write('partial');
     throw new Error('failed mid-stream');
   });
+  app.get('/ended-then-failed', (_req, res, next) => {
+    res.type('text').send('x'.repeat(8 * 1024 * 1024));
+    next(new Error('failed after the response was complete'));
+  });
+  app.get('/stale-encoding', (_req, res) => {
+    res.setHeader('Content-Encoding', 'gzip');
+    throw new Error('failed before compressing');
+  });
+  app.get('/stale-length', (_req, res) => {
+    res.setHeader('Content-Length', '100000');
+    throw new Error('failed before streaming the file');
+  });
   app.use(notFoundHandler());
   app.use(errorHandler());
   server = app.listen(0, '127.0.0.1');
@@ -288,6 +300,24 @@ it('error after headers were sent: the connection is cut, the error still record
   expect((err as Error).message).toMatch(/^(terminated|fetch failed)$/);
   await new Promise((r) => setTimeout(r, 20));
   expect(h.logs.some((l) => l['exception.message'] === 'failed mid-stream')).toBe(true);
+});
+
+it('error after the response was complete: the response is delivered whole, the error recorded', async () => {
+  const res = await fetch(`${base}/ended-then-failed`);
+  const text = await res.text();
+  expect(res.status).toBe(200);
+  expect(text.length).toBe(8 * 1024 * 1024);
+  expect(h.logs.some((l) => l['exception.message'] === 'failed after the response was complete')).toBe(true);
+});
+
+it.each([
+  ['a Content-Encoding', '/stale-encoding'],
+  ['a Content-Length', '/stale-length'],
+])('a route that set %s before failing still gets a readable problem+json', async (_name, path) => {
+  const res = await fetch(base + path);
+  expect(res.status).toBe(500);
+  expect(res.headers.get('content-encoding')).toBeNull();
+  expect(JSON.parse(await res.text())).toMatchObject({ status: 500, code: 'UNCLASSIFIED' });
 });
 
 it('app.errors counts each request once', async () => {

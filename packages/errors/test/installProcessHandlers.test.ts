@@ -31,6 +31,18 @@ describe('installProcessHandlers (real child processes)', () => {
     expect(flushedAt).toBeGreaterThan(records.indexOf(line!));
   });
 
+  it('an error already recorded before it went uncaught still gets its fatal log line', async () => {
+    const r = await run('recorded-then-uncaught');
+    expect(r.code).toBe(1);
+    const { records } = jsonLines(r.stdout);
+    expect(records.filter((l) => l['error.code'] === 'QUOTA_CHECK_FAILED')).toHaveLength(2);
+    expect(records.find((l) => l['error.fatal'] === true)).toMatchObject({
+      level: 'error',
+      'error.code': 'QUOTA_CHECK_FAILED',
+      'error.origin': 'uncaughtException',
+    });
+  });
+
   it('a flush that never settles does not keep a crashed process alive', async () => {
     const r = await run('hanging-flush');
     expect(r.code).toBe(1);

@@ -186,6 +186,15 @@ describe('problemDetails', () => {
     expect(JSON.parse(res.body ?? '{}')).toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('absolute-form request target (GET http://user:pw@host/p): instance is the path only', () => {
+    const { body } = problemDetails(
+      new NotFoundError('gone'),
+      req('http://admin:s3cret@db-primary.internal:8080/v1/memories/42?token=x'),
+    );
+    expect(body.instance).toBe('/v1/memories/42');
+    expect(JSON.stringify(body)).not.toMatch(/s3cret|db-primary|admin/);
+  });
+
   it('HTTP-ish titles come from the status, 5xx bodies are generic', () => {
     const { body } = problemDetails(
       new AppError('pool exhausted on db-3.internal:5432', { category: 'database' }),

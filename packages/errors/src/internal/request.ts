@@ -19,7 +19,11 @@ export function requestHeader(req: unknown, name: string): string | undefined {
 export function requestPath(req: unknown): string | undefined {
   const url = getString(req, 'originalUrl') ?? getString(req, 'url');
   if (url === undefined) return undefined;
-  const path = url.split('?')[0]!.split('#')[0]!;
+  let path = url.split('?')[0]!.split('#')[0]!;
+  // Absolute-form target (`GET http://user:pw@host/p`, as sent to a proxy): keep the path only,
+  // never the credentials or the host name.
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/]*/.exec(path);
+  if (absolute) path = path.slice(absolute[0].length) || '/';
   if (path.length === 0 || path.length > 512) return undefined;
   // Only printable ASCII: the instance is echoed back, so no control characters.
   if (/^[\x21-\x7e]+$/.test(path)) return path;

@@ -1,5 +1,5 @@
 import type { Classification } from '../../registerClassifier';
-import { ctorName, getString } from '../safe';
+import { ctorName, get, getString } from '../safe';
 
 /**
  * `AbortSignal.timeout()` rejects with a DOMException named TimeoutError; a manual abort with
@@ -12,6 +12,11 @@ export function abortRule(e: unknown): Classification | undefined {
     return { code: 'TIMEOUT', category: 'timeout', retryable: true, maybeSent: true, source: 'app' };
   }
   if (name === 'AbortError' || cls === 'AbortError' || getString(e, 'code') === 'ABORT_ERR') {
+    // Node core (http.request, timers/promises, events.once, streams) rejects with an AbortError
+    // whose cause is the signal's reason: AbortSignal.timeout() makes that a deadline, not a cancel.
+    if (getString(get(e, 'cause'), 'name') === 'TimeoutError') {
+      return { code: 'TIMEOUT', category: 'timeout', retryable: true, maybeSent: true, source: 'app' };
+    }
     // A deliberate abort (client went away, caller cancelled): retrying would defeat it.
     return { code: 'ABORTED', category: 'timeout', retryable: false, maybeSent: true, source: 'app' };
   }
