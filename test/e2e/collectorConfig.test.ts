@@ -22,6 +22,7 @@ type Compose = {
       image?: string;
       volumes?: string[];
       environment?: Record<string, string>;
+      ports?: string[];
       build?: { dockerfile: string };
     }
   >;
@@ -167,6 +168,17 @@ describe('Grafana dashboards and provisioning', () => {
     ]);
   });
 
+  it("every $service variable lists the services' names (not target_info: remote write makes service.name its job)", () => {
+    for (const d of Object.values(buildDashboards())) {
+      for (const v of d.templating?.list ?? []) {
+        if (v.name !== 'service') continue;
+        const def = String((v as { definition?: string }).definition);
+        expect(`${d.uid}: ${def}`).toMatch(/label_values\((\w+), service_name\)/);
+        expect(`${d.uid}: ${def}`).not.toMatch(/target_info/);
+      }
+    }
+  });
+
   it('every panel queries a provisioned datasource uid', () => {
     const ds = yaml('grafana/provisioning/datasources/datasources.yaml');
     const uids = new Set(ds.datasources.map((d: { uid: string }) => d.uid));
@@ -263,6 +275,15 @@ describe('docker-compose.yaml', () => {
     });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+  });
+
+  it('publishes the collector ports docs/operational-runbook.md uses on localhost', () => {
+    const published = (compose.services['otel-collector']?.ports ?? []).map((p) => p.split(':')[0]);
+    const runbook = readFileSync(join(REPO_ROOT, 'docs', 'operational-runbook.md'), 'utf8');
+    for (const port of ['4318', '13133', '8888', '8889']) {
+      if (runbook.includes(`localhost:${port}`) || runbook.includes(`\`:${port}\``))
+        expect(`${port} published: ${published.includes(port)}`).toBe(`${port} published: true`);
+    }
   });
 
   it('the Prometheus config it mounts scrapes the collector service by its compose name', () => {

@@ -133,3 +133,54 @@ it('routes every span of a trace to one gateway and spreads traces over both', a
     for (const [id, n] of counts) expect(`${id}: ${n}`).toBe(`${id}: ${SPANS}`);
   }
 });
+
+it('cleans spans as the single-collector config does: query-string secrets stripped, old semconv names mapped', async () => {
+  const traceId = `${hex(0xe2e5ec7, 16)}${hex(1, 16)}`;
+  const t = String(BigInt(Date.now()) * 1_000_000n);
+  const r = await fetch(`${agent?.otlpHttpUrl}/v1/traces`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'gateway-e2e' } }] },
+          scopeSpans: [
+            {
+              scope: { name: 'gateway-test' },
+              spans: [
+                {
+                  traceId,
+                  spanId: hex(0x5ec7, 16),
+                  name: 'GET /search',
+                  kind: 2,
+                  startTimeUnixNano: t,
+                  endTimeUnixNano: t,
+                  status: { code: 2 },
+                  attributes: [
+                    { key: 'url.full', value: { stringValue: 'http://api/search?q=x&token=s3cr3t-value' } },
+                    { key: 'http.method', value: { stringValue: 'GET' } },
+                    { key: 'http.status_code', value: { intValue: 503 } },
+                    {
+                      key: 'http.request.header.authorization',
+                      value: { stringValue: 'Basic dXNlcjpwYXNz' },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  expect(r.status).toBe(200);
+  const span = await waitFor(() => sinks.flatMap((s) => s.spans()).find((s) => s.traceId === traceId), {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+    what: 'the span behind a gateway',
+  });
+  expect(JSON.stringify(span.attributes)).not.toContain('s3cr3t-value');
+  expect(span.attributes['http.request.header.authorization']).toBeUndefined();
+  expect(span.attributes['http.request.method']).toBe('GET');
+  expect(Number(span.attributes['http.response.status_code'])).toBe(503);
+});

@@ -298,7 +298,9 @@ function resilience(): DashboardBuilder {
     .withPanel(
       timeseries('Recovery rate (recovered / retried calls)', 'percentunit', [
         {
-          expr: `sum(increase(resilience_recovered_total{${SVC}}[$__range])) / (sum(increase(resilience_recovered_total{${SVC}}[$__range])) + (sum(increase(resilience_exhausted_total{${SVC}}[$__range])) or vector(0)))`,
+          // `or vector(0)` on both: resilience.recovered only exists after a first recovery, so
+          // without it a service whose retries all fail would show "no data" instead of 0 %.
+          expr: `(sum(increase(resilience_recovered_total{${SVC}}[$__range])) or vector(0)) / ((sum(increase(resilience_recovered_total{${SVC}}[$__range])) or vector(0)) + (sum(increase(resilience_exhausted_total{${SVC}}[$__range])) or vector(0)))`,
           legend: 'recovery rate',
         },
       ]),
@@ -322,10 +324,11 @@ function cache(): DashboardBuilder {
     .withVariable(serviceVariable('cache_requests_total'))
     .withPanel(
       // Each lookup is counted once, at the tier that answered it, so this is the figure the
-      // CacheHitRatioLow alert watches; the per-tier panel below shows where hits come from.
+      // LowCacheHitRatio alert watches; the per-tier panel below shows where hits come from.
+      // Hit ratio = (hit + stale) / all, as cache.stats().hitRatio: stale is an answer from the cache.
       timeseries('Hit ratio (all tiers)', 'percentunit', [
         {
-          expr: `(sum by (cache_name) (rate(cache_requests_total{${SVC}, cache_result="hit"}[${RI}])) or sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}]))`,
+          expr: `(sum by (cache_name) (rate(cache_requests_total{${SVC}, cache_result=~"hit|stale"}[${RI}])) or sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name) (rate(cache_requests_total{${SVC}}[${RI}]))`,
           legend: '{{cache_name}}',
         },
       ]),
@@ -333,7 +336,7 @@ function cache(): DashboardBuilder {
     .withPanel(
       timeseries('Hit ratio by tier', 'percentunit', [
         {
-          expr: `(sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}, cache_result="hit"}[${RI}])) or sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}]))`,
+          expr: `(sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}, cache_result=~"hit|stale"}[${RI}])) or sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}])) * 0) / sum by (cache_name, cache_tier) (rate(cache_requests_total{${SVC}}[${RI}]))`,
           legend: '{{cache_name}} {{cache_tier}}',
         },
       ]),
@@ -423,9 +426,12 @@ function perSignal(prefixes: string[]): string {
     .join(' or ');
 }
 
+// The $service variable reads telemetry_dropped_total (exported at 0 by every service), not
+// target_info: remote write turns service.name into `job` there, so target_info's service_name
+// values are only the collector's own.
 function telemetryHealth(): DashboardBuilder {
   return base('mem0-telemetry-health', 'mem0 / Telemetry health', ['telemetry', 'collector'])
-    .withVariable(serviceVariable('target_info'))
+    .withVariable(serviceVariable('telemetry_dropped_total'))
     .withPanel(
       timeseries(
         'Dropped in the SDK (telemetry.dropped)',
