@@ -3,7 +3,8 @@ import { getCorrelationId, isValidCorrelationId, newCorrelationId } from '@mem0-
 import { classify, explicitUserMessage } from './classify';
 import { CATEGORY_DEFAULTS } from './internal/defaults';
 import { type RequestLike, requestLocale, requestPath } from './internal/request';
-import { causeChain, ctorName, describe, getString } from './internal/safe';
+import { headerValue } from './internal/rules/retryAfter';
+import { causeChain, ctorName, describe, get, getString } from './internal/safe';
 import type { ErrorCategory, FieldIssue } from './types';
 import { userMessageFor } from './userMessages';
 
@@ -77,6 +78,15 @@ function debugInfo(err: unknown): ProblemBody['debug'] {
   return info;
 }
 
+// RFC 9110 requires these on their statuses; http-errors keeps the ones the app set
+// (`createError(401, { headers: { 'WWW-Authenticate': 'Bearer' } })`) on `err.headers`. Only
+// these are taken from the error, and only printable values (no header injection).
+const REQUIRED_HEADERS: Partial<Record<number, string>> = {
+  401: 'WWW-Authenticate',
+  405: 'Allow',
+  407: 'Proxy-Authenticate',
+};
+
 /**
  * Builds an RFC 9457 problem response for any thrown value. The body holds only the user
  * message, the code and generated fields — never a stack, SQL, host name, connection string
@@ -119,5 +129,11 @@ export function problemDetails(err: unknown, req?: RequestLike, options: Problem
     'x-correlation-id': correlationId,
   };
   if (c.retryAfterMs !== undefined) headers['retry-after'] = String(Math.ceil(c.retryAfterMs / 1000));
+  const required = REQUIRED_HEADERS[c.status];
+  if (required !== undefined) {
+    const value = headerValue(get(c.cause, 'headers'), required);
+    if (typeof value === 'string' && value.length <= 1024 && /^[\t\x20-\x7e]+$/.test(value))
+      headers[required.toLowerCase()] = value;
+  }
   return { status: c.status, headers, body };
 }

@@ -66,6 +66,35 @@ describe('problemDetails', () => {
     expect(problemDetails(new Error('x')).headers['retry-after']).toBeUndefined();
   });
 
+  it('keeps the WWW-Authenticate of a 401 and the Allow of a 405 the app set (http-errors), as RFC 9110 requires', () => {
+    // createError(401, { headers }) / createError(405, { headers }) keep them on err.headers.
+    const unauthorized = Object.assign(new Error('no token'), {
+      status: 401,
+      expose: true,
+      headers: { 'WWW-Authenticate': 'Bearer realm="api"' },
+    });
+    const p401 = problemDetails(unauthorized);
+    expect(p401.status).toBe(401);
+    expect(p401.headers['www-authenticate']).toBe('Bearer realm="api"');
+    const notAllowed = Object.assign(new Error('GET only'), {
+      status: 405,
+      expose: true,
+      headers: { allow: 'GET, HEAD' },
+    });
+    expect(problemDetails(notAllowed).headers.allow).toBe('GET, HEAD');
+    // Only those, and only valid values: no header injection, nothing else from err.headers.
+    const hostile = Object.assign(new Error('x'), {
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer\r\nSet-Cookie: a=b', 'set-cookie': 'a=b' },
+    });
+    const ph = problemDetails(hostile);
+    expect(ph.headers['www-authenticate']).toBeUndefined();
+    expect(ph.headers['set-cookie']).toBeUndefined();
+    expect(
+      problemDetails(Object.assign(new Error('x'), { status: 404, headers: { allow: 'GET' } })).headers.allow,
+    ).toBeUndefined();
+  });
+
   it('generates a correlation id when there is no scope, and accepts an explicit one', () => {
     const a = problemDetails(new Error('x'));
     expect(a.body.correlation_id).toMatch(/^[0-9a-f]{32}$/);
