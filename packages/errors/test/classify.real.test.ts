@@ -62,6 +62,12 @@ const postgres: Row[] = [
     { code: 'DB_LOCK_NOT_AVAILABLE', category: 'database', retryable: true, status: 503 },
   ],
   [
+    // Refused before it ran: safe to retry (the pool may reconnect to the new primary).
+    'write in a read-only transaction (a standby after failover)',
+    () => pg.readOnlyTransaction(env),
+    { code: 'DB_READ_ONLY', ...unavailable, maybeSent: false },
+  ],
+  [
     'statement timeout',
     () => pg.statementTimeout(env),
     { code: 'DB_STATEMENT_TIMEOUT', ...timeout, maybeSent: false },

@@ -147,6 +147,16 @@ export const pg = {
   invalidInput: (env: Env) =>
     caught(() => env.admin.query(`SELECT * FROM ${env.table} WHERE id = $1`, ['abc'])),
   undefinedTable: (env: Env) => caught(() => env.admin.query('SELECT secret_column FROM no_such_table_here')),
+  // What a write meets on a connection that a failover left on a standby (or a replica URL).
+  readOnlyTransaction: (env: Env) =>
+    withClients(env, 1, async ([c]) => {
+      await c!.query('SET default_transaction_read_only = on');
+      try {
+        return await caught(() => c!.query(`UPDATE ${env.table} SET v = v WHERE id = 1`));
+      } finally {
+        await c!.query('SET default_transaction_read_only = off');
+      }
+    }),
   statementTimeout: (env: Env) =>
     withClients(env, 1, async ([c]) => {
       await c!.query("SET statement_timeout = '50ms'");

@@ -75,6 +75,11 @@ export function classifySqlState(code: string): Classification {
       return pg({ code: 'DB_OUT_OF_MEMORY', category: 'unavailable', severity: 'critical', retryable: true });
     case '42501':
       return pg({ code: 'DB_PERMISSION_DENIED', category: 'configuration' });
+    case '25006':
+      // A write on a read-only connection: after a failover the pool may still hold connections
+      // to the old primary, now a standby. Refused before it ran, so a retry (which the pool may
+      // serve from a fresh connection to the new primary) is safe.
+      return pg({ code: 'DB_READ_ONLY', category: 'unavailable', retryable: true, maybeSent: false });
     case '25P02':
       return pg({ code: 'DB_TRANSACTION_ABORTED', category: 'internal' });
     case '22001':
