@@ -314,7 +314,7 @@ describe('a field named __proto__ (a parsed request body)', () => {
     expect(Object.hasOwn(line ?? {}, '__proto__')).toBe(true);
     const deep = (line?.deep ?? {}) as Record<string, unknown>;
     expect(Object.hasOwn(deep, '__proto__')).toBe(true);
-    expect(deep['__proto__']).toEqual({ x: 1 });
+    expect(Object.getOwnPropertyDescriptor(deep, '__proto__')?.value).toEqual({ x: 1 });
     // The OTel record itself: the SDK's LogRecord copies attributes by assignment, so what it
     // does with a __proto__ key is upstream's; the other fields arrive.
     expect(h.exporter.getFinishedLogRecords()[0]?.attributes?.b).toBe(2);
