@@ -432,8 +432,20 @@ export class Cache {
     try {
       const raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
       const h = raw === null ? undefined : decodeHeader(raw);
+      if (raw !== null && h === undefined) {
+        // As get(): a foreign entry is deleted and counted.
+        this.#corrupt(lk, 'foreign or unknown envelope');
+        await Promise.all(this.#deleting);
+        return false;
+      }
       return h !== undefined && h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h);
     } catch (err) {
+      if (isWrongType(err)) {
+        // As get(): a key holding another Redis type is a corrupt entry, not a Redis failure.
+        this.#corrupt(lk, 'key holds a non-string Redis type');
+        await Promise.all(this.#deleting);
+        return false;
+      }
       this.#redisFailed(err);
       return false;
     }
@@ -553,9 +565,15 @@ export class Cache {
     const lks: string[] = [];
     const fills: Array<(gen: number) => void> = [];
     const unstorable: string[] = [];
-    for (const e of entries) {
+    // A key given twice: only its last entry is written (last write wins in Redis and L1 alike;
+    // the plain pipeline and the tagged scripts would otherwise land in another order).
+    const last = new Map<string, number>();
+    entries.forEach((e, i) => {
       if (typeof e?.key !== 'string') throw this.#badKey(e?.key);
-      const lk = limitKey(e.key, this.#maxKey);
+      last.set(limitKey(e.key, this.#maxKey), i);
+    });
+    for (const [lk, i] of last) {
+      const e = entries[i] as { key: string; value: unknown } & WriteOptions;
       lks.push(lk);
       const o = this.#resolve({ ...options, ...e }, undefined);
       const enc = this.#encode(e.value, o, now, undefined);
@@ -590,7 +608,7 @@ export class Cache {
     const fillGen = this.#invalidateAfterWrite(gen, {});
     for (const f of fills) f(fillGen);
     if (lks.length > 0) this.#publish({ o: this.#origin, k: lks });
-    return ok && plain.length + tagged.length === entries.length;
+    return ok && plain.length + tagged.length === last.size;
   }
 
   // ---------------------------------------------------------------- invalidation
@@ -1010,6 +1028,8 @@ export class Cache {
     if (this.#closed) return;
     this.#closed = true;
     unregister(this.#observed);
+    // Loads and reads still in flight must not refill L1 (#fillL1 also checks #closed).
+    this.#dropFlights();
     this.#l1?.clear();
     await this.#bus?.close();
   }
@@ -1540,7 +1560,7 @@ export class Cache {
 
   #fillL1(lk: string, h: Header, value: unknown, tags: readonly string[] | undefined, gen: number): void {
     const l1 = this.#l1;
-    if (l1 === undefined || gen !== this.#gen) return;
+    if (l1 === undefined || gen !== this.#gen || this.#closed) return;
     const now = Date.now();
     const e: L1Entry = {
       value,
