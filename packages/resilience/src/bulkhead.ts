@@ -1,7 +1,7 @@
 import { type BulkheadPolicy as CockatielBulkheadPolicy, bulkhead as cockatielBulkhead } from 'cockatiel';
 import { BulkheadRejectedError } from './errors';
 import { BasePolicy, RUN, type Step } from './internal/base';
-import { raceAbort, type Scope } from './internal/scope';
+import type { AbortListener, Scope } from './internal/scope';
 import { recordRejected } from './internal/telemetry';
 import { withoutStack } from './internal/withoutStack';
 import type { Policy } from './types';
@@ -12,14 +12,21 @@ import type { Policy } from './types';
  */
 export type BulkheadOptions = { name?: string };
 
+/** A call waiting for an execution slot in our own queue. */
+type Waiter = { start: () => void; scope: Scope; onAbort: AbortListener | undefined };
+
 /**
  * The policy returned by {@link bulkhead}: cockatiel's bulkhead with our error and telemetry.
- * @example const b = bulkhead(4, 8); console.log(b.inner.executionSlots);
+ * @example const b = bulkhead(4, 8); console.log(b.executionSlots, b.queueSlots);
  */
 export class BulkheadPolicy extends BasePolicy implements Policy {
   readonly name: string;
-  /** The underlying cockatiel bulkhead (`executionSlots`, `queueSlots`). */
+  /**
+   * The underlying cockatiel bulkhead: it holds the execution slots only. The queue is ours
+   * (cockatiel keeps an aborted caller's entry in its queue until a slot frees).
+   */
   readonly inner: CockatielBulkheadPolicy;
+  private readonly waiting: Waiter[] = [];
 
   constructor(
     readonly limit: number,
@@ -32,21 +39,62 @@ export class BulkheadPolicy extends BasePolicy implements Policy {
     if (!(Number.isInteger(queue) && queue >= 0))
       throw new RangeError(`bulkhead: queue must be an integer >= 0, got ${queue}`);
     this.name = options.name ?? 'bulkhead';
-    this.inner = cockatielBulkhead(limit, queue);
+    this.inner = cockatielBulkhead(limit, 0);
+  }
+
+  /** Free execution slots now. */
+  get executionSlots(): number {
+    return this.inner.executionSlots;
+  }
+
+  /** Free queue places now. */
+  get queueSlots(): number {
+    return this.queue - this.waiting.length;
   }
 
   [RUN]<T>(next: Step<T>, scope: Scope): Promise<T> {
-    const inner = this.inner;
-    if (inner.executionSlots <= 0 && inner.queueSlots <= 0) {
+    if (this.inner.executionSlots > 0 && this.waiting.length === 0) return this.run(next, scope);
+    if (this.waiting.length >= this.queue) {
       recordRejected(this.name, 'bulkhead_full');
       return Promise.reject(withoutStack(() => new BulkheadRejectedError(this.name, this.limit, this.queue)));
     }
-    // cockatiel starts a queued function whenever a slot frees, even if its caller gave up
-    // meanwhile (timeout, deadline, abort): such work must never reach the dependency.
-    const p = inner.execute(() => (scope.aborted ? Promise.reject(scope.reason) : next(scope)));
-    // A queued call whose scope aborts (timeout, deadline, caller) must not wait for a slot.
-    return scope.cancellable && inner.executionSlots <= 0 ? raceAbort(p, scope) : p;
+    if (scope.aborted) return Promise.reject(scope.reason);
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter = {
+        // A queued call whose caller gave up meanwhile (timeout, deadline, abort) must never
+        // reach the dependency.
+        start: () => (scope.aborted ? reject(scope.reason) : this.run(next, scope).then(resolve, reject)),
+        scope,
+        onAbort: undefined,
+      };
+      if (scope.cancellable) {
+        // An aborted caller leaves the queue at once: its place is free for the next caller.
+        w.onAbort = (reason) => {
+          const i = this.waiting.indexOf(w);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(reason);
+        };
+        scope.addListener(w.onAbort);
+      }
+      this.waiting.push(w);
+    });
   }
+
+  private run<T>(next: Step<T>, scope: Scope): Promise<T> {
+    const p = this.inner.execute(() => next(scope));
+    // Only a bulkhead with a queue ever has waiters to start when a slot frees.
+    if (this.queue > 0) p.then(this.pump, this.pump);
+    return p;
+  }
+
+  /** Starts waiters while cockatiel has free execution slots. */
+  private readonly pump = (): void => {
+    while (this.inner.executionSlots > 0 && this.waiting.length > 0) {
+      const w = this.waiting.shift() as Waiter;
+      if (w.onAbort !== undefined) w.scope.removeListener(w.onAbort);
+      w.start();
+    }
+  };
 }
 
 /**

@@ -79,6 +79,28 @@ describe('bulkhead', () => {
     // The dead entries left the queue: the bulkhead serves new calls normally.
     await expect(b.execute(async () => 'next')).resolves.toBe('next');
   });
+
+  it('a queued call whose caller aborted frees its queue place at once', async () => {
+    const b = bulkhead(1, 2);
+    const gate = deferred<string>();
+    const busy = b.execute(() => gate.promise);
+    const late = jest.fn(async () => 'ran after the caller gave up');
+    // A burst of callers that give up while queued...
+    for (let i = 0; i < 3; i++) {
+      const ac = new AbortController();
+      const p = b.execute(late, { signal: ac.signal });
+      ac.abort(new Error('client went away'));
+      await expect(p).rejects.toThrow('client went away');
+    }
+    // ...must not leave the queue full: new callers are queued, not rejected.
+    const queued = [b.execute(async () => 'a'), b.execute(async () => 'b')];
+    const third = await b.execute(async () => 'never').catch((e: unknown) => e);
+    expect(isBulkheadRejectedError(third)).toBe(true);
+    gate.resolve('done');
+    await busy;
+    await expect(Promise.all(queued)).resolves.toEqual(['a', 'b']);
+    expect(late).not.toHaveBeenCalled();
+  });
 });
 
 describe('fallback', () => {
