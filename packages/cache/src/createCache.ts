@@ -429,26 +429,28 @@ export class Cache {
     const l1e = this.#l1?.get(lk, now);
     if (l1e !== undefined && now < l1e.fresh) return true;
     if (!this.#guard.available()) return false;
+    let raw: string | null;
     try {
-      const raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
-      const h = raw === null ? undefined : decodeHeader(raw);
-      if (raw !== null && h === undefined) {
-        // As get(): a foreign entry is deleted and counted.
-        this.#corrupt(lk, 'foreign or unknown envelope');
-        await Promise.all(this.#deleting);
-        return false;
-      }
-      return h !== undefined && h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h);
+      raw = await this.#guard.run(() => this.#store.get(this.#keys.entry(lk)));
     } catch (err) {
-      if (isWrongType(err)) {
-        // As get(): a key holding another Redis type is a corrupt entry, not a Redis failure.
-        this.#corrupt(lk, 'key holds a non-string Redis type');
-        await Promise.all(this.#deleting);
+      if (!isWrongType(err)) {
+        this.#redisFailed(err);
         return false;
       }
-      this.#redisFailed(err);
+      raw = WRONG_TYPE;
+    }
+    if (raw === null) return false;
+    // As get(): a key of another Redis type or a foreign entry is corrupt (deleted and counted).
+    const h = raw === WRONG_TYPE ? undefined : decodeHeader(raw);
+    if (h === undefined) {
+      this.#corrupt(
+        lk,
+        raw === WRONG_TYPE ? 'key holds a non-string Redis type' : 'foreign or unknown envelope',
+      );
+      await Promise.all(this.#deleting);
       return false;
     }
+    return h.kind !== 'T' && Date.now() < h.fresh && !this.#blockedByPending(lk, h);
   }
 
   /**

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Cache, createCache, richJsonSerializer } from '@mem0-stack/cache';
-import { type Client, cleanup, connect, uniquePrefix } from './helpers';
+import { type Client, cleanup, connect, gate, uniquePrefix } from './helpers';
 
 // The shared preset's testTimeout is a global jest option, ignored per project: set it here.
 jest.setTimeout(30_000);
@@ -198,5 +198,50 @@ describe('keys', () => {
     const ks = ['a{b}c', '}{', 'with space', 'ü-日本', 'a*b?[c]', ''];
     for (const [i, k] of ks.entries()) await cache.set(k, i);
     for (const [i, k] of ks.entries()) expect(await cache.get(k)).toBe(i);
+  });
+});
+
+describe('consistency between the tiers and with get()', () => {
+  it('mset with one key given twice (tagged, then untagged): last write wins in both L1 and Redis', async () => {
+    const cache = make({ l1: true, pubsub: false });
+    const direct = make(); // no L1: reads Redis
+    await cache.mset([
+      { key: 'k', value: 'first', tags: ['t'] },
+      { key: 'k', value: 'second' },
+    ]);
+    expect(await cache.get('k')).toBe('second'); // L1
+    expect(await direct.get('k')).toBe('second'); // Redis
+    // The last write was untagged: invalidating the first write's tag does not drop it.
+    await direct.invalidateTags(['t']);
+    expect(await direct.get('k')).toBe('second');
+  });
+
+  it('has() on a key holding another Redis type counts it as corrupt and deletes it, as get() does', async () => {
+    const cache = make();
+    await redis.lPush(entryKey('l'), 'x');
+    expect(await cache.has('l')).toBe(false);
+    expect(cache.stats().corrupt).toBe(1);
+    expect(await redis.exists(entryKey('l'))).toBe(0);
+    expect(cache.stats().redis.breaker).toBe('closed');
+    // A foreign string entry too.
+    await redis.set(entryKey('f'), 'hello from another app');
+    expect(await cache.has('f')).toBe(false);
+    expect(cache.stats().corrupt).toBe(2);
+    expect(await redis.exists(entryKey('f'))).toBe(0);
+  });
+
+  it('loads and reads still running when close() is called do not refill L1', async () => {
+    const cache = make({ l1: true, pubsub: false });
+    const writer = make();
+    await writer.set('r', 'from redis');
+    const g = gate<string>();
+    const loading = cache.getOrSet('g', () => g.promise);
+    const reading = cache.get('r'); // its GET is in flight
+    await new Promise((r) => setImmediate(r));
+    await cache.close();
+    g.open('loaded');
+    expect(await loading).toBe('loaded');
+    expect(await reading).toBe('from redis');
+    expect(cache.stats().l1?.entries).toBe(0);
   });
 });

@@ -1,7 +1,5 @@
-import { getLogger } from '@mem0-stack/logging';
 import { metrics, trace } from '@opentelemetry/api';
-import { classify } from './classify';
-import { recordError, wasRecorded } from './recordError';
+import { logError, recordError, wasRecorded } from './recordError';
 
 /** Options of {@link installProcessHandlers}. */
 export type ProcessHandlerOptions = {
@@ -79,21 +77,10 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
     // Even if something ends the process before exit() runs, it must not end with 0.
     process.exitCode = exitCode;
     const fields = { 'error.origin': origin, 'error.fatal': true };
-    if (wasRecorded(err)) {
-      // Recorded where it happened (and counted), then rethrown: recordError would skip it, but
-      // the exit still needs its own line.
-      try {
-        const c = classify(err);
-        getLogger().log('error', `${c.code}: process exiting after an uncaught error`, {
-          ...fields,
-          'error.code': c.code,
-          'error.category': c.category,
-          'error.severity': c.severity,
-        });
-      } catch {
-        /* logging is best effort */
-      }
-    } else recordError(err, { fields });
+    // Recorded where it happened (counted, on its span), then rethrown: recordError would skip
+    // it, but the exit still needs its own line.
+    if (wasRecorded(err)) logError(err, { fields });
+    else recordError(err, { fields });
     void flushAll(options.flush, timeoutMs, true).finally(() => exit(exitCode));
   };
 

@@ -128,6 +128,18 @@ export function recordError(err: unknown, options: RecordErrorOptions = {}): Cla
   return c;
 }
 
+/**
+ * The log line of {@link recordError} alone, for an error already counted and on its span
+ * (internal: the fatal line of a recorded error that then crashed the process). Never throws.
+ */
+export function logError(err: unknown, options: RecordErrorOptions = {}): void {
+  try {
+    log(options.logger ?? getLogger(), err, classify(err), options);
+  } catch {
+    /* logging is best effort */
+  }
+}
+
 /** True once {@link recordError} has handled this error object (internal). */
 export function wasRecorded(err: unknown): boolean {
   return isObjectLike(err) && recorded.has(err);

@@ -165,6 +165,25 @@ describe('OTel log bridge (in-memory LoggerProvider)', () => {
     logger.debug('hidden');
     expect(h.exporter.getFinishedLogRecords()).toHaveLength(0);
   });
+
+  it('a field named __proto__ (a parsed request body) stays an ordinary field on stdout with the OTel bridge on (it was dropped at any depth)', () => {
+    const { logger, records } = captureLogger({ otlp: true });
+    // The one-object form: winston's log(level, msg, meta) form copies meta with Object.assign,
+    // which turns a top-level __proto__ into the prototype before we see the record.
+    logger.info(
+      JSON.parse(
+        '{"message": "body", "__proto__": {"role": "admin"}, "b": 2, "deep": {"__proto__": {"x": 1}}}',
+      ),
+    );
+    const [line] = records();
+    expect(Object.hasOwn(line ?? {}, '__proto__')).toBe(true);
+    const deep = (line?.deep ?? {}) as Record<string, unknown>;
+    expect(Object.hasOwn(deep, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(deep, '__proto__')?.value).toEqual({ x: 1 });
+    // The OTel record itself: the SDK's LogRecord copies attributes by assignment, so what it
+    // does with a __proto__ key is upstream's; the other fields arrive.
+    expect(h.exporter.getFinishedLogRecords()[0]?.attributes?.b).toBe(2);
+  });
 });
 
 describe('OTel log bridge: provider registered after the logger (upstream "records lost when winston loads first")', () => {
@@ -289,34 +308,5 @@ describe('OTel log bridge: Logs API records built by the format', () => {
     expect(after.upstreamCalls).toBe(4);
     expect(after.records).toEqual(before.records);
     expect(after.records[0]?.attributes['exception.type']).toBe('TypeError');
-  });
-});
-
-describe('a field named __proto__ (a parsed request body)', () => {
-  let h: Harness;
-  beforeEach(() => {
-    h = startHarness();
-  });
-  afterEach(async () => {
-    await h.shutdown();
-  });
-
-  it('stays an ordinary field on stdout with the OTel bridge on (it was dropped at any depth)', () => {
-    const { logger, records } = captureLogger({ otlp: true });
-    // The one-object form: winston's log(level, msg, meta) form copies meta with Object.assign,
-    // which turns a top-level __proto__ into the prototype before we see the record.
-    logger.info(
-      JSON.parse(
-        '{"message": "body", "__proto__": {"role": "admin"}, "b": 2, "deep": {"__proto__": {"x": 1}}}',
-      ),
-    );
-    const [line] = records();
-    expect(Object.hasOwn(line ?? {}, '__proto__')).toBe(true);
-    const deep = (line?.deep ?? {}) as Record<string, unknown>;
-    expect(Object.hasOwn(deep, '__proto__')).toBe(true);
-    expect(Object.getOwnPropertyDescriptor(deep, '__proto__')?.value).toEqual({ x: 1 });
-    // The OTel record itself: the SDK's LogRecord copies attributes by assignment, so what it
-    // does with a __proto__ key is upstream's; the other fields arrive.
-    expect(h.exporter.getFinishedLogRecords()[0]?.attributes?.b).toBe(2);
   });
 });

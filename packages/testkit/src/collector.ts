@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from './freePort';
-import { type ManagedProcess, managedProcess, removeOnExit } from './internal/managedProcess';
+import { type ManagedProcess, managedProcess, removeOnExit, startOrRemove } from './internal/managedProcess';
 import { parseLogs, parseMetrics, parseSpans } from './internal/otlpJson';
 import type { SinkLog, SinkMetric, SinkSpan } from './otlpSink';
 import { type RunResult, runCommand } from './runCommand';
@@ -151,13 +151,7 @@ export async function startCollector(opts: StartCollectorOptions = {}): Promise<
         what: `collector health at ${healthUrl}`,
       }).then(() => undefined),
   });
-  try {
-    await proc.start();
-  } catch (err) {
-    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  await startOrRemove(proc, dir);
   const collector: Collector = Object.assign(proc, {
     otlpHttpUrl: `http://${env.OTELCOL_OTLP_HTTP_ENDPOINT}`,
     otlpGrpcEndpoint: env.OTELCOL_OTLP_GRPC_ENDPOINT ?? '',
@@ -261,13 +255,7 @@ service:
         what: `collector sink health at ${healthUrl}`,
       }).then(() => undefined),
   });
-  try {
-    await proc.start();
-  } catch (err) {
-    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  await startOrRemove(proc, dir);
   return Object.assign(proc, {
     otlpHttpUrl: `http://127.0.0.1:${http}`,
     otlpGrpcEndpoint: `127.0.0.1:${grpc}`,

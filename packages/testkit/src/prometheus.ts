@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './freePort';
-import { type ManagedProcess, managedProcess, removeOnExit } from './internal/managedProcess';
+import { type ManagedProcess, managedProcess, removeOnExit, startOrRemove } from './internal/managedProcess';
 import { waitFor } from './waitFor';
 
 /** One series of an instant-query result. */
@@ -92,13 +92,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
         ).then(() => undefined),
     },
   );
-  try {
-    await proc.start();
-  } catch (err) {
-    // It did not come up (bad config, port taken, timeout): leave no scratch directory behind.
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
+  await startOrRemove(proc, dir);
 
   const api = async (path: string, params: Record<string, string> = {}) => {
     const r = await fetch(`${url}${path}?${new URLSearchParams(params)}`, {

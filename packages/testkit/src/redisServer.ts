@@ -3,7 +3,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './freePort';
-import { managedProcess, removeOnExit } from './internal/managedProcess';
+import { managedProcess, removeOnExit, startOrRemove } from './internal/managedProcess';
 import { waitFor } from './waitFor';
 
 /** A redis-server owned by one test: stop it, start it again on the same port. */
@@ -73,13 +73,7 @@ export async function startRedisServer(opts: { port?: number; args?: string[] } 
   );
   const start = async () => {
     mkdirSync(dir, { recursive: true });
-    try {
-      await proc.start();
-    } catch (err) {
-      await proc.kill();
-      rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
+    await startOrRemove(proc, dir);
   };
   // SIGKILL: a crash, as the chaos tests want. The scratch directory goes with it (start()
   // makes it again); the server saves nothing to it.

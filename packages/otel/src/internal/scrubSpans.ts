@@ -1,4 +1,4 @@
-import { type Attributes, type SpanStatus, SpanStatusCode } from '@opentelemetry/api';
+import type { Attributes, SpanStatus } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { sanitizeSql } from '../sanitizeSql';
 import { REDACTED, redactQuery, redactUrl } from './redactUrl';
@@ -60,7 +60,8 @@ export function scrubSpans(spans: ReadableSpan[]): void {
 /** {@link scrubAttributes}, then {@link scrubErrorValues}: everything a span exports. */
 export function scrubSpan(span: ReadableSpan): void {
   scrubAttributes(span.attributes as Attributes);
-  if (span.status.code === SpanStatusCode.ERROR || span.events.length > 0) scrubErrorValues(span);
+  // Only an exception event marks a data exception; a span without events has nothing to hide.
+  if (span.events.length > 0) scrubErrorValues(span);
 }
 
 // SQLSTATE class 22, "data exception": PostgreSQL quotes the offending input value in the

@@ -47,6 +47,20 @@ export function removeOnExit(dir: string): void {
   scratchDirs.add(dir);
 }
 
+/**
+ * Starts `proc`, whose scratch directory is `dir`; if it does not come up (bad config, port
+ * taken, timeout), waits for it to be gone and removes the directory before rethrowing.
+ */
+export async function startOrRemove(proc: ManagedProcess, dir: string): Promise<void> {
+  try {
+    await proc.start();
+  } catch (err) {
+    await proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export function readRssKiB(pid: number | undefined): number | undefined {
   if (!pid) return undefined;
   try {
