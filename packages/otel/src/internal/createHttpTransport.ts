@@ -15,6 +15,14 @@ const RETRYABLE_CODES = new Set([
 ]);
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024;
 const MAX_ATTEMPTS = 5;
+// A kept-alive socket the collector closed while idle fails the next request sent on it
+// (ECONNRESET/EPIPE before any answer). That request never reached the collector: send it again
+// at once on a fresh socket, not after a backoff (and not as one of the retries). Bounded by the
+// agent's socket count: each stale socket fails once and is gone.
+const MAX_STALE_RESENDS = 4;
+const STALE_CODES = new Set(['ECONNRESET', 'EPIPE']);
+
+type Attempt = ExportResponse & { stale?: boolean };
 
 export type HttpTransportOptions = {
   url: string;
@@ -60,7 +68,7 @@ export function createHttpTransport(
     return mod;
   };
 
-  const attempt = (body: Buffer, timeoutMillis: number): Promise<ExportResponse> =>
+  const attempt = (body: Buffer, timeoutMillis: number): Promise<Attempt> =>
     new Promise((resolve) => {
       const http = httpModule();
       if (!agent) agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
@@ -73,7 +81,8 @@ export function createHttpTransport(
       if (opts.compression === 'gzip') headers['Content-Encoding'] = 'gzip';
       const options: RequestOptions = { method: 'POST', headers, agent };
       let done = false;
-      const finish = (r: ExportResponse) => {
+      let answered = false;
+      const finish = (r: Attempt) => {
         if (!done) {
           done = true;
           resolve(r);
@@ -83,6 +92,7 @@ export function createHttpTransport(
       // context bound to the request (see asOwnRequest).
       const req = asOwnRequest(() =>
         http.request(url, options, (res: IncomingMessage) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
@@ -127,6 +137,10 @@ export function createHttpTransport(
       req.on('error', (err: NodeJS.ErrnoException) => {
         const code = typeof err.code === 'string' ? err.code : 'EUNKNOWN';
         const error = new OtlpHttpError(`${code}: ${err.message}`, undefined, code);
+        if (req.reusedSocket && !answered && STALE_CODES.has(code)) {
+          finish({ status: 'retryable', error, stale: true });
+          return;
+        }
         finish(RETRYABLE_CODES.has(code) ? { status: 'retryable', error } : { status: 'failure', error });
       });
       req.end(body);
@@ -156,23 +170,37 @@ export function createHttpTransport(
           () => body,
         );
       }
+      let stale = 0;
+      const once = async (): Promise<ExportResponse> => {
+        let r = await attempt(body, deadline - Date.now());
+        while (r.stale && stale < MAX_STALE_RESENDS && !closing && Date.now() < deadline) {
+          stale++;
+          r = await attempt(body, deadline - Date.now());
+        }
+        return r;
+      };
       let backoff = 1000;
-      let result = await attempt(body, deadline - Date.now());
+      let result = await once();
       for (let n = 1; n < MAX_ATTEMPTS && result.status === 'retryable' && mayRetry(); n++) {
         const jitter = 1 + (Math.random() * 0.4 - 0.2);
         const delay = Math.min(result.retryInMillis ?? backoff * jitter, 5000);
         backoff *= 1.5;
         if (Date.now() + delay >= deadline) break;
         await wait(delay);
-        if (!mayRetry()) break;
-        result = await attempt(body, deadline - Date.now());
+        // Woken early by stopRetrying() (a flush before exit): the batch gets this one last
+        // try now instead of being dropped; the loop then stops. Not after shutdown/abort.
+        if (closing) break;
+        result = await once();
       }
       if (result.status === 'retryable') {
         return { status: 'failure', error: result.error ?? new OtlpHttpError('export retries exhausted') };
       }
       return result;
     },
-    /** Ends backoff waits now: `retry()` has just turned false, so they would only delay the flush. */
+    /**
+     * Ends backoff waits now: `retry()` has just turned false (exit is near), so each waiting
+     * batch makes its last attempt at once instead of holding up the flush.
+     */
     stopRetrying() {
       for (const wake of waits) wake();
     },
