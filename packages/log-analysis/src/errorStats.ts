@@ -134,9 +134,11 @@ export function createErrorStats(options: ErrorStatsOptions = {}): ErrorStats {
       if (b) b.records++;
       const svcKey = ev.service ?? '(unknown)';
       let svc = byService.get(svcKey);
-      if (svc === undefined && byService.size < MAX_KEYS) {
-        svc = { records: 0, errors: 0 };
-        byService.set(svcKey, svc);
+      if (svc === undefined) {
+        // Capped like the other maps: beyond MAX_KEYS services, counts go to (other).
+        const k = byService.size < MAX_KEYS ? svcKey : '(other)';
+        svc = byService.get(k) ?? { records: 0, errors: 0 };
+        byService.set(k, svc);
       }
       if (svc) svc.records++;
       if (ev.request) {
@@ -158,7 +160,7 @@ export function createErrorStats(options: ErrorStatsOptions = {}): ErrorStats {
           const br = breakers.get(name) ?? (breakers.size < MAX_KEYS ? { opens: 0, last: ts } : undefined);
           if (br) {
             br.opens++;
-            if (!(br.last >= ts)) br.last = ts;
+            if (ts > br.last || Number.isNaN(br.last)) br.last = ts;
             breakers.set(name, br);
           }
         }
@@ -170,13 +172,22 @@ export function createErrorStats(options: ErrorStatsOptions = {}): ErrorStats {
       if (svc) svc.errors++;
       bump(byCategory, e.category);
       bump(bySeverity, e.severity);
-      const c = byCode.get(e.code);
+      // Beyond MAX_KEYS codes, counts go to (other) instead of disappearing.
+      const codeKey = byCode.has(e.code) || byCode.size < MAX_KEYS ? e.code : '(other)';
+      const c = byCode.get(codeKey);
       if (c) {
         c.count++;
         if (ts < c.first || Number.isNaN(c.first)) c.first = ts;
         if (ts > c.last || Number.isNaN(c.last)) c.last = ts;
-      } else if (byCode.size < MAX_KEYS) {
-        byCode.set(e.code, { category: e.category, severity: e.severity, count: 1, first: ts, last: ts });
+      } else {
+        const other = codeKey === '(other)';
+        byCode.set(codeKey, {
+          category: other ? '(other)' : e.category,
+          severity: other ? '(other)' : e.severity,
+          count: 1,
+          first: ts,
+          last: ts,
+        });
       }
       if (!e.structured) unstructured++;
       // Keyed by code and message: the same text under two codes is two problems.

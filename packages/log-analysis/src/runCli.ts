@@ -465,7 +465,7 @@ export async function runCli(argv: string[], io: Partial<CliIO> = {}): Promise<n
   try {
     if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       const topic = cmd === 'help' ? rest[0] : undefined;
-      if (topic !== undefined && HELP[topic] === undefined) throw usage(`unknown command "${topic}"`);
+      if (topic !== undefined && !Object.hasOwn(HELP, topic)) throw usage(`unknown command "${topic}"`);
       cio.stdout.write(`${topic ? HELP[topic] : MAIN_HELP}\n`);
       return cmd === undefined ? 2 : 0;
     }
@@ -473,7 +473,8 @@ export async function runCli(argv: string[], io: Partial<CliIO> = {}): Promise<n
       cio.stdout.write(`${version()}\n`);
       return 0;
     }
-    const runner = RUNNERS[cmd];
+    // Own keys only: `toString`, `constructor`… are Object.prototype members, not commands.
+    const runner = Object.hasOwn(RUNNERS, cmd) ? RUNNERS[cmd] : undefined;
     if (!runner) {
       const near = Object.keys(RUNNERS).find((c) => c.startsWith(cmd.slice(0, 2)));
       throw usage(`unknown command "${cmd}"${near ? ` (did you mean "${near}"?)` : ''}`);

@@ -13,7 +13,10 @@ export function renderTable(columns: Column[], rows: Array<Array<string | number
       return s.length > max ? `${s.slice(0, max - 1)}…` : s;
     }),
   );
-  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  // A loop, not Math.max(...cells): spreading 100k+ rows (trace --limit) overflows the stack.
+  const widths = columns.map((c) => c.header.length);
+  for (const r of cells)
+    for (let i = 0; i < r.length; i++) if (r[i]!.length > widths[i]!) widths[i] = r[i]!.length;
   const line = (vals: string[]) =>
     vals
       .map((v, i) => (columns[i]!.align === 'right' ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))

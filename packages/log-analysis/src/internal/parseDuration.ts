@@ -35,6 +35,8 @@ export function parseTimePoint(text: string, now: number): number | undefined {
   const d = parseDuration(text);
   if (d !== undefined) return now - d;
   if (/^\d{12,}$/.test(text)) return Number(text);
+  // ISO-8601 only: Date.parse's fallback reads "5" as 2001-05-01 and "90" as 1990.
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
 }

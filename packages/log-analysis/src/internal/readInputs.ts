@@ -138,7 +138,11 @@ async function pump(stream: NodeJS.ReadableStream, push: (chunk: Buffer | string
 
 function openFile(path: string, start = 0, end?: number): NodeJS.ReadableStream {
   const s = createReadStream(path, { start, end, highWaterMark: 1 << 16 });
-  return path.endsWith('.gz') ? s.pipe(createGunzip()) : s;
+  if (!path.endsWith('.gz')) return s;
+  // pipe() does not forward errors: an unreadable .gz would be an unhandled 'error' (crash, exit 1).
+  const gunzip = createGunzip();
+  s.on('error', (e) => gunzip.destroy(e));
+  return s.pipe(gunzip);
 }
 
 async function readOne(path: string, spec: InputSpec, stats: InputStats, sink: RecordSink): Promise<void> {
