@@ -6,6 +6,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import {
   changedTags,
   createdTags,
+  deletedTags,
   itemTags,
   cacheTags as tags,
   searchTags as tagsOfSearch,
@@ -20,7 +21,7 @@ import {
   withNewMemory,
 } from './memoryRepository';
 import { selectFields, sendJson } from './sendJson';
-import { createValidators } from './validation';
+import { createValidators, METADATA_MAX } from './validation';
 
 /** Everything the HTTP layer needs, injected so tests and the bench can vary it. */
 export type AppDeps = {
@@ -140,7 +141,10 @@ export function createApp(deps: AppDeps): express.Express {
   const track = deps.inflight.track;
   app.use(requestLogger({ logger }));
 
-  const body = express.json({ limit: Math.max(16_384, config.maxContentChars * 4 + 8192), strict: true });
+  // Sized for the largest valid body however the client escapes it: one character of content or
+  // metadata can take 6 bytes on the wire (`\u0001` always; `\u8a18` from clients that escape
+  // every non-ASCII character, as Python's json.dumps does by default).
+  const body = express.json({ limit: (config.maxContentChars + METADATA_MAX) * 6 + 8192, strict: true });
   const requireJson = (req: Request, _res: Response, next: NextFunction) => {
     if (!req.is('application/json'))
       return next(
@@ -291,7 +295,7 @@ export function createApp(deps: AppDeps): express.Express {
       const id = v.id(req.params.id as string);
       const userId = await repo.delete(id);
       if (userId === undefined) throw memoryNotFound(id);
-      await invalidate(changedTags(userId, id));
+      await invalidate(deletedTags(userId, id));
       logger.event('memory.deleted', { 'memory.id': id, 'user.id': userId });
       res.status(204).end();
     }),

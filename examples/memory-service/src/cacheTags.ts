@@ -7,8 +7,9 @@ import type { SearchPlan } from './memoryRepository';
  *   The first page at the default size is not dropped but recomputed (write-through, app.ts).
  * - PATCH / DELETE: the memory and every cached list page or search result that holds it (those
  *   carry a tag per memory they contain, see `itemTags`); a new content also all the user's
- *   searches, which it may now match. Lists are ordered by creation, so an edit or a delete
- *   cannot change a page that does not hold the memory.
+ *   searches, which it may now match. Lists are ordered by creation, so an edit cannot change a
+ *   page that does not hold the memory. A DELETE also drops the user's lists: removing the only
+ *   memory after a page changes that page's `next_cursor` (see `deletedTags`).
  */
 export const cacheTags = {
   memory: (id: string) => `m:${id}`,
@@ -62,4 +63,14 @@ export function itemTags(items: ReadonlyArray<{ id: string }>): string[] {
  */
 export function changedTags(userId: string, id: string, o: { contentChanged?: boolean } = {}): string[] {
   return o.contentChanged ? [cacheTags.memory(id), cacheTags.searches(userId)] : [cacheTags.memory(id)];
+}
+
+/**
+ * What a delete of memory `id` (owned by `userId`) invalidates: what an edit does, plus the
+ * user's list pages. A page that does not hold the memory still changes when the memory was the
+ * only one after it: its `next_cursor` must become null, as `repo.list` would now answer.
+ * @example deletedTags('alice', id) // ['m:<id>', 'u:alice:list']
+ */
+export function deletedTags(userId: string, id: string): string[] {
+  return [...changedTags(userId, id), cacheTags.lists(userId)];
 }

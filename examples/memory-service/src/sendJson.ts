@@ -45,18 +45,27 @@ async function compress(json: Buffer, enc: 'br' | 'gzip', etag: string | undefin
   return out;
 }
 
-/** The best encoding the client accepts (`br` over `gzip`), honouring `;q=0` refusals. */
+/**
+ * The coding the client prefers (RFC 9110 §12.5.3): the highest `q` among `br` and `gzip`, a tie
+ * going to `br`; `*` gives its `q` to the codings it does not list; none when both are refused
+ * (`;q=0`) or when the client rates `identity` higher by name.
+ */
 function pickEncoding(header: string | undefined): 'br' | 'gzip' | undefined {
   if (!header) return undefined;
-  const accepted = new Set<string>();
+  const weights = new Map<string, number>();
   for (const part of header.split(',')) {
     const [name = '', ...params] = part.trim().toLowerCase().split(';');
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    if (q === undefined || Number(q.slice(2)) > 0) accepted.add(name.trim());
+    const weight = q === undefined ? 1 : Number(q.slice(2));
+    if (name.trim()) weights.set(name.trim(), Number.isFinite(weight) ? weight : 0);
   }
-  if (accepted.has('br')) return 'br';
-  if (accepted.has('gzip')) return 'gzip';
-  return undefined;
+  const any = weights.get('*');
+  const br = weights.get('br') ?? any ?? 0;
+  const gzip = weights.get('gzip') ?? any ?? 0;
+  const best = Math.max(br, gzip);
+  const identity = weights.get('identity');
+  if (best <= 0 || (identity !== undefined && identity > best)) return undefined;
+  return br >= gzip ? 'br' : 'gzip';
 }
 
 function matches(ifNoneMatch: string, etag: string): boolean {

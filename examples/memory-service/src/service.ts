@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Cache, createCache } from '@mem0-stack/cache';
 import { createLogger, type Logger, timed } from '@mem0-stack/logging';
@@ -111,6 +111,19 @@ export async function startService(
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
   answerRejectedRequests(server);
+  // Once draining, every response not yet started says `Connection: close` (and node then closes
+  // the socket after it): a keep-alive client told it may reuse the socket would race the idle
+  // sweep in close() and get a reset on a request it cannot know is safe to retry.
+  let draining = false;
+  const unanswered = new Set<ServerResponse>();
+  const closeAfter = (res: ServerResponse) => {
+    if (!res.headersSent) res.setHeader('connection', 'close');
+  };
+  server.prependListener('request', (_req, res: ServerResponse) => {
+    if (draining) return closeAfter(res);
+    unanswered.add(res);
+    res.once('close', () => unanswered.delete(res));
+  });
   const { port } = server.address() as AddressInfo;
   logger.event('server.listening', {
     'server.port': port,
@@ -121,6 +134,9 @@ export async function startService(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      draining = true;
+      for (const res of unanswered) closeAfter(res);
+      unanswered.clear();
       const drained = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
       // Keep-alive sockets that finish a request after close() must not linger.

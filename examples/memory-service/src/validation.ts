@@ -4,6 +4,42 @@ import type { ServiceConfig } from './config';
 import { type Cursor, decodeCursor, isUuid } from './memoryRepository';
 
 const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
+// Text PostgreSQL cannot store as sent: NUL (text and jsonb refuse it: a DB error with no field
+// named) and lone surrogates (UTF-8 has none: text silently stores U+FFFD, jsonb refuses it).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const TEXT_RULE = 'must be valid Unicode text without NUL characters';
+const storable = (s: string) => !s.includes('\0') && !LONE_SURROGATE.test(s);
+/** Longest accepted metadata, in characters of its JSON. */
+export const METADATA_MAX = 4096;
+
+/**
+ * Why `m` (the parsed metadata) cannot be stored as sent, with the path of the offending value:
+ * a string or key PostgreSQL cannot store, or a number JSON.parse already changed (a 64-bit
+ * integer beyond ±2^53 lost digits; an overflow became Infinity, which serialises to null). Iterative: the
+ * caller bounds the size first, so the walk is short.
+ */
+function metadataProblem(m: unknown): { path: string[]; message: string } | undefined {
+  const stack: Array<[unknown, string[]]> = [[m, []]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string[]];
+    if (typeof v === 'string') {
+      if (!storable(v)) return { path, message: TEXT_RULE };
+    } else if (typeof v === 'number') {
+      // 64-bit ids are the common case of lost digits; a float like 6.02e23 is left alone.
+      if (!Number.isFinite(v) || (Math.abs(v) > Number.MAX_SAFE_INTEGER && Math.abs(v) < 2 ** 64))
+        return {
+          path,
+          message: 'must be a finite number; integers beyond ±(2^53 - 1) lose digits: send them as strings',
+        };
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        if (!storable(k)) return { path: [...path, k], message: `keys ${TEXT_RULE}` };
+        stack.push([x, [...path, k]]);
+      }
+    }
+  }
+  return undefined;
+}
 /** Fields a client may ask for with `?fields=`. */
 export const MEMORY_FIELDS = ['id', 'user_id', 'content', 'metadata', 'created_at', 'updated_at'] as const;
 
@@ -43,7 +79,8 @@ export function createValidators(
   const content = z
     .string()
     .min(1, 'must not be empty')
-    .max(config.maxContentChars, `must be at most ${config.maxContentChars} characters`);
+    .max(config.maxContentChars, `must be at most ${config.maxContentChars} characters`)
+    .refine(storable, TEXT_RULE);
   // Bounded so one client cannot store megabytes of metadata per memory.
   // JSON.parse keeps "__proto__" as an own key, but z.record assigns it and so silently drops
   // it (the value would become the result's prototype): refuse it clearly instead.
@@ -54,7 +91,21 @@ export function createValidators(
         ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'the key "__proto__" is not allowed' });
     })
     .pipe(z.record(z.string().max(64), z.unknown()))
-    .refine((m) => JSON.stringify(m).length <= 4096, 'must serialise to at most 4096 characters');
+    .superRefine((m, ctx) => {
+      let size: number;
+      try {
+        size = JSON.stringify(m).length;
+      } catch {
+        // Nested deeper than the stack (RangeError): thousands of levels, so far above the limit.
+        size = Number.POSITIVE_INFINITY;
+      }
+      if (size > METADATA_MAX) {
+        ctx.addIssue({ code: 'custom', message: `must serialise to at most ${METADATA_MAX} characters` });
+        return;
+      }
+      const problem = metadataProblem(m);
+      if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+    });
   const createBody = z.strictObject({ user_id: userId, content, metadata: metadata.optional() });
   const patchBody = z
     .strictObject({ content: content.optional(), metadata: metadata.optional() })
@@ -85,7 +136,11 @@ export function createValidators(
   const listQuery = z.strictObject({ user_id: userId, limit, cursor: z.string().optional(), fields });
   const searchQuery = z.strictObject({
     user_id: userId,
-    q: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters'),
+    q: z
+      .string()
+      .min(1, 'must not be empty')
+      .max(256, 'must be at most 256 characters')
+      .refine(storable, TEXT_RULE),
     limit,
     fields,
   });
