@@ -110,11 +110,17 @@ export function createValidators(
   const patchBody = z
     .strictObject({ content: content.optional(), metadata: metadata.optional() })
     .refine((b) => b.content !== undefined || b.metadata !== undefined, 'give content or metadata');
-  const limit = z.coerce
-    .number()
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(config.maxPageSize, `must be at most ${config.maxPageSize}`)
+  // Decimal digits only: Number() would also take '0x14', '1e1' and ' 5'.
+  const limit = z
+    .string()
+    .regex(/^[0-9]{1,6}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(1, 'must be at least 1')
+        .max(config.maxPageSize, `must be at most ${config.maxPageSize}`),
+    )
     .default(config.defaultPageSize);
   const fields = z
     .string()

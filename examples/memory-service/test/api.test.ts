@@ -235,6 +235,11 @@ describe('GET /v1/memories (keyset pagination)', () => {
     ['limit over the maximum', '/v1/memories?user_id=a&limit=51', 'VALIDATION_FAILED'],
     ['limit zero', '/v1/memories?user_id=a&limit=0', 'VALIDATION_FAILED'],
     ['limit not a number', '/v1/memories?user_id=a&limit=ten', 'VALIDATION_FAILED'],
+    // Number() would read these as 20, 10 and 5: a page size is written in decimal digits only.
+    ['limit in hex', '/v1/memories?user_id=a&limit=0x14', 'VALIDATION_FAILED'],
+    ['limit with an exponent', '/v1/memories?user_id=a&limit=1e1', 'VALIDATION_FAILED'],
+    ['limit with spaces', '/v1/memories?user_id=a&limit=%205', 'VALIDATION_FAILED'],
+    ['limit given twice', '/v1/memories?user_id=a&limit=1&limit=2', 'VALIDATION_FAILED'],
     ['unknown query parameter', '/v1/memories?user_id=a&sort=asc', 'VALIDATION_FAILED'],
     ['garbage cursor', '/v1/memories?user_id=a&cursor=!!!', 'INVALID_CURSOR'],
     [
