@@ -93,10 +93,12 @@ function makeTrigger(t: CircuitBreakerOptions['trigger']): IBreaker {
       case 'sampling': {
         const minThroughput = t.minThroughput ?? 10;
         // cockatiel expresses the minimum as a rate; ours is a count over the window.
+        // cockatiel substitutes its own default (5 / threshold per second) for a falsy
+        // minimumRps: no minimum must be passed as a positive rate too small to matter.
         return new SamplingBreaker({
           threshold: t.threshold,
           duration: t.windowMs,
-          minimumRps: (minThroughput * 1000) / t.windowMs,
+          minimumRps: minThroughput > 0 ? (minThroughput * 1000) / t.windowMs : Number.MIN_VALUE,
         });
       }
       case 'count':

@@ -1,4 +1,5 @@
 import type { ClassifiedError } from '@mem0-stack/errors';
+import { isPolicyTimeoutError } from './errors';
 import { BasePolicy, RUN, type Step } from './internal/base';
 import { verdict } from './internal/classification';
 import type { Scope } from './internal/scope';
@@ -37,7 +38,9 @@ export class FallbackPolicy<R> extends BasePolicy implements Policy {
       ? (err) => when(err, verdict(err).classified)
       : (err) => {
           const v = verdict(err);
-          return v.dependencyFailure || v.rejection || v.retryable;
+          // A passed retry deadline is one of our own timeouts too (not retryable, and not a
+          // dependency failure for the breaker, but exactly when a degraded answer is wanted).
+          return v.dependencyFailure || v.rejection || v.retryable || isPolicyTimeoutError(err);
         };
   }
 

@@ -55,7 +55,8 @@ export type ResilientPoolOptions = {
 const READ_ONLY = /^\s*(?:select|show|values|table)\b/i;
 // WITH may hold a data-modifying CTE, and EXPLAIN ANALYZE runs the statement it explains.
 const WRAPPER = /^\s*(?:with|explain)\b/i;
-const WRITES = /\b(?:insert|update|delete|merge|truncate|call|nextval|setval)\b/i;
+// EXPLAIN ANALYZE also runs CREATE TABLE AS and EXECUTE (a prepared statement may write).
+const WRITES = /\b(?:insert|update|delete|merge|truncate|call|nextval|setval|create|execute)\b/i;
 // SELECT … INTO creates a table.
 const SELECT_WRITES = /\b(?:nextval|setval)\s*\(|\binto\b/i;
 // A simple query may hold several statements; the later ones can be anything.
@@ -69,7 +70,8 @@ const MORE_STATEMENTS = /;\s*\S/;
 export function isReadOnlyStatement(text: string): boolean {
   if (MORE_STATEMENTS.test(text)) return false;
   if (READ_ONLY.test(text)) return !SELECT_WRITES.test(text);
-  return WRAPPER.test(text) && !WRITES.test(text);
+  // WITH … SELECT … INTO and EXPLAIN ANALYZE SELECT … INTO create a table too.
+  return WRAPPER.test(text) && !WRITES.test(text) && !SELECT_WRITES.test(text);
 }
 
 const IDEMPOTENT: ExecuteOptions = { idempotent: true };
@@ -168,11 +170,19 @@ export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoo
       checkin(co);
       throw abortReason(ctx);
     }
-    const off = cancel ? onAbort(ctx, () => cancelBackend(pool, co.client)) : noop;
+    let cancelled = false;
+    const off = cancel
+      ? onAbort(ctx, () => {
+          cancelled = true;
+          cancelBackend(pool, co.client);
+        })
+      : noop;
     try {
       const result = await co.client.query(...args);
       off();
-      checkin(co);
+      // A cancel is on its way to this backend (it connects first): if the statement finished
+      // meanwhile, the cancel would hit whatever the client runs next. Never reuse the client.
+      checkin(co, cancelled ? new Error('statement cancelled after a timeout') : undefined);
       return result;
     } catch (err) {
       off();
@@ -200,7 +210,9 @@ export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoo
     return undefined;
   }
 
-  function connect(cb?: (err: unknown, client?: PoolClientLike, done?: () => void) => void): unknown {
+  function connect(
+    cb?: (err: unknown, client?: PoolClientLike, done?: (err?: Error | boolean) => void) => void,
+  ): unknown {
     const p = policy.execute(async (ctx) => {
       const co = await checkout();
       if (isAborted(ctx)) {
@@ -220,7 +232,8 @@ export function resilientPool<P extends PoolLike>(pool: P, options: ResilientPoo
     }, IDEMPOTENT);
     if (cb === undefined) return p;
     p.then(
-      (c) => cb(undefined, c, () => c.release()),
+      // pg's `done(err)` destroys the client instead of returning it to the pool.
+      (c) => cb(undefined, c, (err?: Error | boolean) => c.release(err)),
       (e) => cb(e),
     );
     return undefined;

@@ -8,6 +8,8 @@ import type { ExecuteOptions, Policy } from './types';
  */
 export type RedisClientLike = {
   readonly isReady: boolean;
+  /** False once the app closed the client (`close`, `destroy`, `quit`); true while reconnecting. */
+  readonly isOpen?: boolean;
   withAbortSignal(signal: AbortSignal): unknown;
   on(event: 'error', listener: (err: Error) => void): unknown;
   listenerCount(event: string): number;
@@ -178,7 +180,9 @@ export function resilientRedis<C extends RedisClientLike>(client: C, options: Re
       const cmdArgs = isSend ? ((args[0] as unknown[] | undefined) ?? []).slice(1) : args;
       return policy.execute(
         (ctx) => {
-          if (client.isReady) return fn.apply(client, args);
+          // A client the app closed is not an outage: let node-redis answer (ClientClosedError,
+          // not retried) instead of reporting it offline (retried, and counted by the breaker).
+          if (client.isReady || client.isOpen === false) return fn.apply(client, args);
           if (!offlineQueue) throw new ClientOfflineError();
           // Queued until reconnect: let an expired call take its command back out of the queue.
           return fn.apply(client.withAbortSignal(ctx.signal), args);

@@ -141,6 +141,14 @@ function sleep(ms: number, scope: Scope): Promise<void> {
   });
 }
 
+/**
+ * Why an aborted call stopped: the deadline scope also aborts when its parent (the caller)
+ * does, so only an abort that did not come from above is the deadline's.
+ */
+function stopReason(parent: Scope, dl: DeadlineScope | undefined): 'deadline' | 'aborted' {
+  return dl?.aborted && !parent.aborted ? 'deadline' : 'aborted';
+}
+
 function codeOf(err: unknown, c: ClassifiedError): string {
   return c.code || String((err as { code?: unknown } | null)?.code ?? 'UNKNOWN');
 }
@@ -221,7 +229,7 @@ export class RetryPolicy extends BasePolicy implements Policy {
               recordExhausted(
                 this.name,
                 attempt,
-                dl?.aborted ? 'deadline' : 'aborted',
+                stopReason(scope, dl),
                 codeOf(err, verdict(err).classified),
               );
             throw err;
@@ -275,7 +283,7 @@ export class RetryPolicy extends BasePolicy implements Policy {
             try {
               await sleep(delay, s);
             } catch (abortReason) {
-              recordExhausted(this.name, attempt - 1, dl?.aborted ? 'deadline' : 'aborted', code);
+              recordExhausted(this.name, attempt - 1, stopReason(scope, dl), code);
               throw abortReason;
             }
           }
