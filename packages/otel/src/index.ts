@@ -14,6 +14,6 @@ export type {
   Signal,
 } from './readConfig';
 export { CURATED_INSTRUMENTATIONS, DEFAULT_IGNORE_PATHS, readConfig } from './readConfig';
-export { sanitizeSql } from './sanitizeSql';
+export { type SqlDialect, sanitizeSql } from './sanitizeSql';
 export type { OtelSdk, StartOptions } from './start';
 export { forceFlush, getSdk, shutdown, start } from './start';

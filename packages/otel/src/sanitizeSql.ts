@@ -7,7 +7,10 @@
  * sanitizeSql("SELECT * FROM users WHERE email = 'a@b.c' AND id = 42 AND org = $1");
  * // "SELECT * FROM users WHERE email = ? AND id = ? AND org = $1"
  */
-export function sanitizeSql(sql: string): string {
+export function sanitizeSql(sql: string, dialect: SqlDialect = 'postgresql'): string {
+  // MySQL/MariaDB: every string honours backslash escapes and "double quotes" delimit a string
+  // (mysql2's format() inlines bound values as 'O\'Reilly'); `backticks` quote identifiers.
+  const mysql = dialect === 'mysql';
   let out = '';
   let i = 0;
   const n = sql.length;
@@ -34,7 +37,7 @@ export function sanitizeSql(sql: string): string {
       c === 39 /* ' */ ||
       (isPrefix(c) && sql.charCodeAt(i + 1) === 39 && !isIdentChar(sql.charCodeAt(i - 1)))
     ) {
-      const backslash = c === 69 || c === 101; // E'' strings honour backslash escapes
+      const backslash = mysql || c === 69 || c === 101; // E'' strings honour backslash escapes
       let j = c === 39 ? i + 1 : i + 2;
       while (j < n) {
         const d = sql.charCodeAt(j);
@@ -53,6 +56,29 @@ export function sanitizeSql(sql: string): string {
         j++;
       }
       out += '?';
+      i = j;
+      continue;
+    }
+    if (mysql && (c === 34 /* " */ || c === 96) /* ` */) {
+      // "string" (replaced) or `identifier` (kept), with backslash and doubled-quote escapes.
+      let j = i + 1;
+      while (j < n) {
+        const d = sql.charCodeAt(j);
+        if (d === 92 /* \ */ && c === 34) {
+          j += 2;
+          continue;
+        }
+        if (d === c) {
+          if (sql.charCodeAt(j + 1) === c) {
+            j += 2;
+            continue;
+          }
+          j++;
+          break;
+        }
+        j++;
+      }
+      out += c === 34 ? '?' : sql.slice(i, Math.min(j, n));
       i = j;
       continue;
     }
@@ -118,6 +144,9 @@ export function sanitizeSql(sql: string): string {
   }
   return out;
 }
+
+/** How string literals are written: PostgreSQL (and standard SQL), or MySQL/MariaDB. */
+export type SqlDialect = 'postgresql' | 'mysql';
 
 function isDigit(c: number): boolean {
   return c >= 48 && c <= 57;

@@ -159,14 +159,19 @@ function wrapDispatch(original: Route['dispatch']): Route['dispatch'] {
     const s = slot;
     return original.call(this, req, res, function leaveRoute(err?: unknown) {
       if (!err || err === 'route' || err === 'router') {
-        // The route passed the request on: it did not serve it.
-        if (s.route === route) s.route = outer;
+        // The route passed the request on: it did not serve it, unless it answered first
+        // (`res.json(x); next()` hands over to post-response middleware).
+        if (s.route === route && !headersSent(res)) s.route = outer;
       } else if (s.error === undefined) {
         s.error = err;
       }
       return done(err);
     });
   };
+}
+
+function headersSent(res: unknown): boolean {
+  return (res as { headersSent?: unknown } | null)?.headersSent === true;
 }
 
 function routeSlotOf(req: object): ServerRpcMetadata | undefined {

@@ -1,6 +1,7 @@
 import {
   type Attributes,
   type BatchObservableResult,
+  context,
   createNoopMeter,
   type Meter,
   type MetricOptions,
@@ -66,7 +67,7 @@ type State = { observed: boolean; pools: Set<Tracked>; seen: WeakSet<PoolLike> }
  */
 export function createPgInstrumentation(config: PgInstrumentationConfig, poolMetrics: PoolMetrics): Instance {
   const upstream = require('@opentelemetry/instrumentation-pg') as Upstream;
-  const Base = upstream.PgInstrumentation;
+  const Base = withBoundConnectCallback(upstream.PgInstrumentation, config);
   if (poolMetrics === 'per-event') return new Base(config);
   const parts = loadParts();
   const proto = Base.prototype as unknown as Partial<Internals>;
@@ -166,6 +167,43 @@ export function createPgInstrumentation(config: PgInstrumentationConfig, poolMet
     }
   };
   return new Observed(config) as unknown as Instance;
+}
+
+type ConnectPatch = (
+  original: (this: unknown, cb?: unknown) => unknown,
+) => (this: unknown, cb?: unknown) => unknown;
+
+/**
+ * With `ignoreConnectSpans`, upstream calls pg-pool's `connect` without binding its callback to
+ * the caller's context. pg-pool runs a waiting caller's callback from the `release()` of the
+ * client it gets, so on a busy pool `pool.query` (which connects with a callback) ran its query
+ * in the releasing request's context: the span landed in the wrong trace. Binds it, as upstream
+ * does when it makes the connect span.
+ */
+function withBoundConnectCallback(
+  Base: Upstream['PgInstrumentation'],
+  config: PgInstrumentationConfig,
+): Upstream['PgInstrumentation'] {
+  const proto = Base.prototype as unknown as { _getPoolConnectPatch?: () => ConnectPatch };
+  if (config.ignoreConnectSpans !== true || typeof proto._getPoolConnectPatch !== 'function') return Base;
+  const Bound = class extends (Base as unknown as new (c: PgInstrumentationConfig) => object) {
+    _getPoolConnectPatch(): ConnectPatch {
+      const patch = (proto._getPoolConnectPatch as () => ConnectPatch).call(this);
+      return (original) => {
+        const patched = patch(original);
+        return function connect(this: unknown, callback?: unknown) {
+          if (typeof callback === 'function')
+            return patched.call(
+              this,
+              context.bind(context.active(), callback as (...a: unknown[]) => unknown),
+            );
+          // biome-ignore lint/complexity/noArguments: forwards the caller's exact arguments
+          return patched.apply(this, arguments as unknown as [unknown]);
+        };
+      };
+    }
+  };
+  return Bound as unknown as Upstream['PgInstrumentation'];
 }
 
 /**

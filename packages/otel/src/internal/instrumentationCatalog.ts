@@ -1,3 +1,4 @@
+import { type Context, context } from '@opentelemetry/api';
 import type { CuratedInstrumentation } from '../readConfig';
 import { isOwnRequest } from './asOwnRequest';
 import { createPgInstrumentation } from './createPgInstrumentation';
@@ -124,7 +125,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     create: () => {
       const { RedisInstrumentation } =
         require('@opentelemetry/instrumentation-redis') as typeof import('@opentelemetry/instrumentation-redis');
-      return new RedisInstrumentation({ dbStatementSerializer: redisStatement });
+      const inst = new RedisInstrumentation({ dbStatementSerializer: redisStatement });
+      connectOutsideSpan((inst as unknown as { instrumentationV4_V5?: ConnectPatcher }).instrumentationV4_V5);
+      return inst;
     },
   },
   {
@@ -155,3 +158,39 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
   },
 ];
+
+type ConnectFn = (this: unknown, ...args: unknown[]) => unknown;
+type ConnectPatcher = { _getPatchedClientConnect?: () => (original: ConnectFn) => ConnectFn };
+
+/**
+ * Upstream's node-redis `connect` opens the socket inside the `redis-connect` span's context, so
+ * everything the socket later calls back (pub/sub message listeners, 'error'/'reconnecting'
+ * handlers, the reconnects themselves) ran in that long-ended span's trace for the life of
+ * the client. The span is kept; the connection is opened in the caller's own context, as it
+ * would be without instrumentation. Left alone if upstream's internals differ.
+ */
+function connectOutsideSpan(v4v5: ConnectPatcher | undefined): void {
+  const get = v4v5?._getPatchedClientConnect;
+  if (v4v5 === undefined || typeof get !== 'function') return;
+  v4v5._getPatchedClientConnect = function (this: unknown) {
+    const wrap = get.call(this);
+    return (original) => {
+      // Upstream calls `original` synchronously inside its patched connect.
+      let caller: Context | undefined;
+      const patched = wrap(function (this: unknown, ...args: unknown[]) {
+        return caller === undefined
+          ? original.apply(this, args)
+          : context.with(caller, original, this, ...args);
+      });
+      return function connect(this: unknown, ...args: unknown[]) {
+        const outer = caller;
+        caller = context.active();
+        try {
+          return patched.apply(this, args);
+        } finally {
+          caller = outer;
+        }
+      };
+    };
+  };
+}

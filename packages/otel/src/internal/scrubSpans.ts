@@ -28,6 +28,8 @@ const SQL_SYSTEMS = new Set([
   'oracle.db',
   'cockroachdb',
 ]);
+/** SQL systems whose strings take backslash escapes and double quotes. */
+const MYSQL_SYSTEMS = new Set(['mysql', 'mariadb']);
 const URL_KEYS = ['url.full', 'http.url'];
 const QUERY_KEYS = ['url.query'];
 const TARGET_KEYS = ['http.target'];
@@ -119,7 +121,8 @@ export function scrubAttributes(attrs: Attributes): void {
   if (typeof system === 'string' && SQL_SYSTEMS.has(system)) {
     for (const k of SQL_KEYS) {
       const v = attrs[k];
-      if (typeof v === 'string') attrs[k] = sanitizeSql(v);
+      if (typeof v === 'string')
+        attrs[k] = sanitizeSql(v, MYSQL_SYSTEMS.has(system) ? 'mysql' : 'postgresql');
     }
   }
   for (const key in attrs) {
