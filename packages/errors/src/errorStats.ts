@@ -29,8 +29,12 @@ let byCode = new Map<
   { count: number; category: ErrorCategory; severity: ErrorSeverity; lastSeen: number }
 >();
 
-/** Counts one recorded error (internal; recordError calls it). */
-export function countError(c: ClassifiedError): void {
+/**
+ * Counts one recorded error (internal; recordError calls it). Returns the code it was counted
+ * under (`OTHER` past the cap), which the `app.errors` metric uses too, so its label set is
+ * bounded the same way.
+ */
+export function countError(c: ClassifiedError): string {
   total++;
   if (c.unclassified) unclassified++;
   byCategory.set(c.category, (byCategory.get(c.category) ?? 0) + 1);
@@ -41,6 +45,7 @@ export function countError(c: ClassifiedError): void {
     entry.count++;
     entry.lastSeen = Date.now();
   } else byCode.set(key, { count: 1, category: c.category, severity: c.severity, lastSeen: Date.now() });
+  return key;
 }
 
 /**

@@ -100,8 +100,10 @@ export function recordError(err: unknown, options: RecordErrorOptions = {}): Cla
     recorded.add(err);
   }
   // Telemetry never fails the caller: each sink is isolated.
+  // A metric label: past the errorStats cap, minted codes are folded into OTHER there too.
+  let code = c.code;
   try {
-    countError(c);
+    code = countError(c);
   } catch {
     /* counting is best effort */
   }
@@ -109,7 +111,7 @@ export function recordError(err: unknown, options: RecordErrorOptions = {}): Cla
     errorCounter().add(1, {
       'error.category': c.category,
       'error.severity': c.severity,
-      'error.code': c.code,
+      'error.code': code,
     });
   } catch {
     /* metrics are best effort */

@@ -134,11 +134,14 @@ export function userMessageFor(
   const ctx: MessageContext = { code: c.code, category: c.category };
   if (locale !== undefined) ctx.locale = locale;
   if (c.retryAfterMs !== undefined) ctx.retryAfterSeconds = Math.ceil(c.retryAfterMs / 1000);
+  // Own entries only: a code like `toString` must not find Object.prototype's method.
+  const own = (table: Record<string, UserMessage>, key: string) =>
+    Object.hasOwn(table, key) ? table[key] : undefined;
   const message =
     explicit ??
-    render(overrides[c.code], ctx) ??
-    render(BY_CODE[c.code], ctx) ??
-    render(overrides[`category:${c.category}`], ctx) ??
+    render(own(overrides, c.code), ctx) ??
+    render(own(BY_CODE, c.code), ctx) ??
+    render(own(overrides, `category:${c.category}`), ctx) ??
     render(BY_CATEGORY[c.category], ctx) ??
     SOMETHING_WRONG;
   if (!translator) return message;

@@ -55,10 +55,42 @@ export function templatePath(path: string): string {
     .join('/');
 }
 
-function expressRoute(req: RequestLike): string | undefined {
-  const path = req.route?.path;
+function routeTemplate(route: RequestLike['route'], baseUrl: string | undefined): string | undefined {
+  const path = route?.path;
   if (path === undefined || path === null) return undefined;
-  return `${req.baseUrl ?? ''}${typeof path === 'string' ? path : String(path)}`;
+  return `${baseUrl ?? ''}${typeof path === 'string' ? path : String(path)}`;
+}
+
+/** The route template captured when express matched the route (see {@link trackRoute}). */
+const MATCHED_ROUTE = Symbol('@mem0-stack/logging.matchedRoute');
+type TrackedRequest = RequestLike & { [MATCHED_ROUTE]?: string };
+
+function expressRoute(req: RequestLike): string | undefined {
+  return (req as TrackedRequest)[MATCHED_ROUTE] ?? routeTemplate(req.route, req.baseUrl);
+}
+
+/**
+ * Express restores `req.baseUrl` when a mounted router hands an error (or an unmatched
+ * request) back to the app, but leaves `req.route` set: read at completion, a route of
+ * `app.use('/users', router)` answered by an app-level error handler would be `/:id`.
+ * So the template is taken when the router sets `req.route`, with the baseUrl of that moment.
+ */
+function trackRoute(req: RequestLike): void {
+  try {
+    let current = req.route;
+    Object.defineProperty(req, 'route', {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set(value: RequestLike['route']) {
+        current = value;
+        const t = routeTemplate(value, req.baseUrl);
+        if (t !== undefined) (req as TrackedRequest)[MATCHED_ROUTE] = t;
+      },
+    });
+  } catch {
+    // a non-extensible request: fall back to reading req.route at completion
+  }
 }
 
 function chunkSize(chunk: unknown, encoding: unknown): number {
@@ -140,6 +172,9 @@ function begin(req: RequestLike, res: ServerResponse, s: Settings, run: () => vo
       try {
         const status = res.statusCode;
         const aborted = !res.writableFinished;
+        // Node sends no body for HEAD, 1xx, 204 and 304, whatever was passed to write()/end().
+        if (req.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200))
+          bytes = 0;
         const route = s.route(req);
         const level = status >= 500 ? 'error' : status >= 400 || aborted ? 'warn' : 'info';
         const record: Record<string, unknown> = {
@@ -186,6 +221,7 @@ export type RequestHandler = (req: RequestLike, res: ServerResponse, next: (err?
 export function requestLogger(options: RequestLoggerOptions = {}): RequestHandler {
   const s = settings(options, expressRoute);
   return function mem0RequestLogger(req, res, next) {
+    if (options.route === undefined) trackRoute(req);
     begin(req, res, s, () => next());
   };
 }
@@ -211,7 +247,11 @@ export function wrapHttpHandler<Req extends IncomingMessage, Res extends ServerR
           if (!res.headersSent) {
             res.statusCode = 500;
             res.end();
-          } else res.destroy();
+          } else if (!res.writableEnded) {
+            // Cut mid-stream: abort so the client sees a truncated response, not a complete one.
+            // A response already ended is left to finish: destroying would drop its buffered tail.
+            res.destroy();
+          }
         });
       }
     });

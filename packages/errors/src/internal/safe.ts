@@ -1,3 +1,5 @@
+import { isSensitiveKey } from './redact';
+
 // Property access on thrown values must never throw: a thrown value can be a Proxy, an object
 // with throwing getters, a revoked proxy or a symbol. Everything here swallows and degrades.
 
@@ -54,7 +56,12 @@ export function describe(v: unknown, max = 500): string {
       if (typeof msg === 'string') s = msg;
       else {
         try {
-          s = JSON.stringify(v) ?? Object.prototype.toString.call(v);
+          // A thrown plain object (request config, credentials) goes to logs and spans: its
+          // sensitive fields are masked like the logger masks fields.
+          s =
+            JSON.stringify(v, (key, value: unknown) =>
+              key !== '' && isSensitiveKey(key) ? '[REDACTED]' : value,
+            ) ?? Object.prototype.toString.call(v);
         } catch {
           s = Object.prototype.toString.call(v);
         }

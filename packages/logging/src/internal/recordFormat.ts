@@ -192,7 +192,13 @@ export class RecordFormat {
     for (const key in info) {
       const k = this.keyInfo(key);
       if (k.reserved) continue;
-      const v = info[key];
+      let v: unknown;
+      try {
+        v = info[key];
+      } catch {
+        // a throwing getter (an Error logged directly is the record itself): drop the field, not the record
+        continue;
+      }
       if (v === undefined) continue;
       // winston copies an Error argument's stack/cause onto the record; they belong in `error`.
       if (error && (key === 'stack' || key === 'cause')) continue;

@@ -360,24 +360,32 @@ export class Sanitizer {
   error(err: Error, depth = 0, seen: unknown[] = []): Record<string, unknown> {
     seen.push(err);
     try {
+      // Every read goes through readProp: a throwing getter on an Error logged directly
+      // (logger.error(err)) would otherwise take the whole record down with it.
+      const message = readProp(err, 'message');
       const out: Record<string, unknown> = {
         type: safeName(err),
-        message: this.string(String(err.message ?? '')),
+        message: this.string(typeof message === 'string' ? message : safeString(message ?? '')),
       };
-      const code = (err as { code?: unknown }).code;
+      const code = readProp(err, 'code');
       if (code !== undefined) out.code = this.value(code, depth + 1, seen);
-      if (this.includeStack && typeof err.stack === 'string') out.stack = this.string(err.stack);
-      const cause = (err as { cause?: unknown }).cause;
+      const stack = this.includeStack ? readProp(err, 'stack') : undefined;
+      if (typeof stack === 'string') out.stack = this.string(stack);
+      const cause = readProp(err, 'cause');
       if (cause !== undefined) out.cause = this.value(cause, depth + 1, seen);
       // AggregateError's `errors` is not enumerable; it holds the actual reasons (ECONNREFUSED per address).
-      const errors = (err as { errors?: unknown }).errors;
+      const errors = readProp(err, 'errors');
       if (Array.isArray(errors)) out.errors = this.value(errors, depth + 1, seen);
       const src = err as unknown as Record<string, unknown>;
       for (const key in src) {
         // `level` is winston's, set on an Error logged directly (logger.error(err)).
         if (!Object.hasOwn(src, key) || key in out || key === 'stack' || key === 'message' || key === 'level')
           continue;
-        put(out, key, this.isSensitiveKey(key) ? this.censor : this.value(src[key], depth + 1, seen));
+        put(
+          out,
+          key,
+          this.isSensitiveKey(key) ? this.censor : this.value(readProp(src, key), depth + 1, seen),
+        );
       }
       return out;
     } finally {
@@ -386,10 +394,29 @@ export class Sanitizer {
   }
 }
 
+/** `obj[key]`, or undefined when a getter (or a Proxy trap) throws. */
+function readProp(obj: object, key: string): unknown {
+  try {
+    return (obj as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+function safeString(v: unknown): string {
+  try {
+    return String(v);
+  } catch {
+    return '[unprintable]';
+  }
+}
+
 function safeName(err: Error): string {
-  const name = err.name;
+  const name = readProp(err, 'name');
   if (typeof name === 'string' && name !== 'Error') return name;
-  return err.constructor?.name || 'Error';
+  const ctor = readProp(err, 'constructor') as { name?: unknown } | undefined;
+  const ctorName = typeof ctor === 'function' ? readProp(ctor, 'name') : undefined;
+  return typeof ctorName === 'string' && ctorName !== '' ? ctorName : 'Error';
 }
 
 /** Errors from other realms or duplicate packages fail `instanceof`, so check the tag too. */
