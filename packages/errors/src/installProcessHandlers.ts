@@ -53,10 +53,13 @@ async function flushAll(
   clearTimeout(timer);
 }
 
+const ACTIVE = Symbol.for('@mem0-stack/errors.processHandlers');
+
 /**
  * Installs `uncaughtException` and `unhandledRejection` handlers that record the classified
  * error (log line, span, `app.errors`), flush telemetry (bounded by `flushTimeoutMs`) and,
  * for uncaught exceptions, exit with a non-zero code. Returns a function that removes them.
+ * Calling it again replaces the handlers of the earlier call.
  * @example
  * import { shutdown } from '@mem0-stack/otel';
  * installProcessHandlers({ flush: shutdown });
@@ -101,10 +104,17 @@ export function installProcessHandlers(options: ProcessHandlerOptions = {}): () 
     void flushAll(undefined, timeoutMs, false);
   };
 
+  // A second call replaces the first (kept on `process`, so duplicate copies of this package
+  // agree): two sets of handlers would log and count every failure twice and race to exit.
+  const holder = process as unknown as Record<symbol, (() => void) | undefined>;
+  holder[ACTIVE]?.();
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
-  return () => {
+  const uninstall = () => {
     process.off('uncaughtException', onUncaught);
     process.off('unhandledRejection', onRejection);
+    if (holder[ACTIVE] === uninstall) holder[ACTIVE] = undefined;
   };
+  holder[ACTIVE] = uninstall;
+  return uninstall;
 }

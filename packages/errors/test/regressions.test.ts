@@ -1,5 +1,13 @@
 import { trace } from '@opentelemetry/api';
-import { AppError, classify, errorStats, problemDetails, recordError, resetErrorStats } from '../src/index';
+import {
+  AppError,
+  classify,
+  errorStats,
+  installProcessHandlers,
+  problemDetails,
+  recordError,
+  resetErrorStats,
+} from '../src/index';
 import { type Harness, installHarness } from './harness';
 
 let h: Harness;
@@ -65,4 +73,29 @@ describe('user messages for codes named like Object.prototype members', () => {
       expect(problemDetails(c).body.detail).toBe(c.userMessage);
     },
   );
+});
+
+describe('installProcessHandlers called twice', () => {
+  it('replaces the earlier handlers instead of adding a second set (each failure logged once)', () => {
+    const before = {
+      rejection: process.listenerCount('unhandledRejection'),
+      uncaught: process.listenerCount('uncaughtException'),
+    };
+    const exit = jest.fn();
+    const first = installProcessHandlers({ exit });
+    const second = installProcessHandlers({ exit });
+    try {
+      expect({
+        rejection: process.listenerCount('unhandledRejection'),
+        uncaught: process.listenerCount('uncaughtException'),
+      }).toEqual({ rejection: before.rejection + 1, uncaught: before.uncaught + 1 });
+      // The earlier uninstaller is now a no-op for the later handlers.
+      first();
+      expect(process.listenerCount('unhandledRejection')).toBe(before.rejection + 1);
+    } finally {
+      second();
+    }
+    expect(process.listenerCount('unhandledRejection')).toBe(before.rejection);
+    expect(exit).not.toHaveBeenCalled();
+  });
 });

@@ -235,9 +235,12 @@ export class RetryPolicy extends BasePolicy implements Policy {
             throw err;
           }
           const v = verdict(err);
-          const retryable = this.shouldRetry
-            ? this.shouldRetry(err, { classified: v.classified, attempt })
-            : v.retryable && !v.rejection;
+          // A policy rejection (open circuit, full bulkhead) is never retried, whatever a custom
+          // predicate says: 'retry what the classifier calls retryable' would spend every
+          // attempt on an open circuit (CIRCUIT_OPEN is a retryable 503).
+          const retryable =
+            !v.rejection &&
+            (this.shouldRetry ? this.shouldRetry(err, { classified: v.classified, attempt }) : v.retryable);
           if (!retryable) {
             if (recoverable) recordExhausted(this.name, attempt, 'non_retryable', codeOf(err, v.classified));
             throw err;

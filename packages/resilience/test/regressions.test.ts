@@ -195,3 +195,36 @@ describe('resilientRedis', () => {
     expect(retries).toHaveLength(0);
   });
 });
+
+describe('retry with a custom shouldRetry', () => {
+  it('never retries an open circuit, whatever the predicate says (as the README promises)', async () => {
+    const breaker = circuitBreaker({ trigger: { kind: 'consecutive', threshold: 1 }, halfOpenAfter: 60_000 });
+    const asked: string[] = [];
+    const p = policy(
+      retry({
+        maxAttempts: 3,
+        initialDelayMs: 1,
+        jitter: 'none',
+        budget: false,
+        // A common predicate: "retry whatever the classifier calls retryable" (CIRCUIT_OPEN is 503).
+        shouldRetry: (_err, { classified }) => {
+          asked.push(classified.code);
+          return classified.retryable;
+        },
+      }),
+      breaker,
+    );
+    let calls = 0;
+    const err = await p
+      .execute(() => {
+        calls++;
+        return Promise.reject(new UnavailableError('down'));
+      })
+      .catch((e: unknown) => e);
+    expect(classify(err).code).toBe('CIRCUIT_OPEN');
+    // One real call opened the breaker; the retry stopped at the rejection instead of spending
+    // its attempts on an open circuit.
+    expect(calls).toBe(1);
+    expect(asked).not.toContain('CIRCUIT_OPEN');
+  });
+});
