@@ -32,8 +32,8 @@ export type AppDeps = {
   logger: Logger;
   /** Throws when PostgreSQL is not usable. */
   checkDatabase(): Promise<void>;
-  /** Resolves false when Redis is not usable (the service then runs degraded, uncached). */
-  checkRedis(): Promise<boolean>;
+  /** Resolves false when Redis is not usable (the service then runs degraded, uncached); undefined when the cache is off (no Redis). */
+  checkRedis: (() => Promise<boolean>) | undefined;
   /** Extra counters for /internal/stats. */
   stats(): Record<string, unknown>;
   /** Counts running route handlers (shutdown waits for them). */
@@ -169,9 +169,15 @@ export function createApp(deps: AppDeps): express.Express {
     } catch {
       database = 'down';
     }
-    const redis = (await deps.checkRedis().catch(() => false)) ? 'ok' : 'down';
+    // No check at all when the cache (Redis' only use) is off: nothing depends on Redis then.
+    const redis =
+      deps.checkRedis === undefined
+        ? 'disabled'
+        : (await deps.checkRedis().catch(() => false))
+          ? 'ok'
+          : 'down';
     // Redis down only costs speed (reads go to the database), so the service stays ready.
-    const status = database !== 'ok' ? 'unavailable' : redis === 'ok' ? 'ok' : 'degraded';
+    const status = database !== 'ok' ? 'unavailable' : redis === 'down' ? 'degraded' : 'ok';
     res.status(database === 'ok' ? 200 : 503).json({ status, checks: { database, redis } });
   });
 

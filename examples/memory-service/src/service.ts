@@ -52,29 +52,13 @@ export async function startService(
     throw err;
   }
 
-  const redis = createClient({
-    url: config.redisUrl,
-    socket: { connectTimeout: 2000, reconnectStrategy: (n) => Math.min(50 * 2 ** n, 2000) },
-    // Commands fail fast while disconnected instead of queueing behind a dead server.
-    disableOfflineQueue: true,
-  });
-  let redisDown = false;
-  redis.on('error', (err: Error) => {
-    // It reconnects by itself; say so once per outage, not once per retry.
-    if (!redisDown) logger.warn('redis.unavailable', { 'error.message': err.message });
-    redisDown = true;
-  });
-  redis.on('ready', () => {
-    if (redisDown) logger.event('redis.recovered');
-    redisDown = false;
-  });
-  // Not awaited beyond a short wait: Redis down at start is a degraded start, not a failed one.
-  const connected = redis.connect().catch(() => undefined);
-  await Promise.race([connected, new Promise((r) => setTimeout(r, 2000).unref())]);
+  // Redis serves only the cache: with the cache off there is no client, and readiness does not
+  // depend on it.
+  const redis = config.cacheEnabled ? await connectRedis(config.redisUrl, logger) : undefined;
 
   // presets.redis: a short deadline and a breaker that opens after 5 consecutive failures, so a
   // dead Redis costs microseconds per request and every read goes to PostgreSQL instead.
-  const cache = config.cacheEnabled
+  const cache = redis
     ? createCache({
         redis,
         name: 'memory-service',
@@ -99,7 +83,7 @@ export async function startService(
     cache,
     logger,
     checkDatabase: () => database.check(),
-    checkRedis: async () => redis.isReady && (await ping.execute(() => redis.ping())) === 'PONG',
+    checkRedis: redis && (async () => redis.isReady && (await ping.execute(() => redis.ping())) === 'PONG'),
     stats: () => ({ db: { queries: database.queryCount(), breaker: database.policy.breaker?.state } }),
   });
   const server = await new Promise<Server>((resolve, reject) => {
@@ -147,11 +131,35 @@ export async function startService(
       // database: let them finish before closing what they use (server.ts bounds the wait).
       await inflight.idle();
       await cache?.close().catch(() => {});
-      await Promise.allSettled([database.close(), redis.isOpen ? redis.close() : Promise.resolve()]);
+      await Promise.allSettled([database.close(), redis?.isOpen ? redis.close() : Promise.resolve()]);
       logger.event('server.stopped');
       await flushTelemetry(2000);
     })();
     return closing;
   };
   return { url: `http://127.0.0.1:${port}`, server, database, cache, logger, close };
+}
+
+/** The cache's Redis client, connected (or still trying: Redis down at start is a degraded start). */
+async function connectRedis(url: string, logger: Logger) {
+  const redis = createClient({
+    url,
+    socket: { connectTimeout: 2000, reconnectStrategy: (n) => Math.min(50 * 2 ** n, 2000) },
+    // Commands fail fast while disconnected instead of queueing behind a dead server.
+    disableOfflineQueue: true,
+  });
+  let redisDown = false;
+  redis.on('error', (err: Error) => {
+    // It reconnects by itself; say so once per outage, not once per retry.
+    if (!redisDown) logger.warn('redis.unavailable', { 'error.message': err.message });
+    redisDown = true;
+  });
+  redis.on('ready', () => {
+    if (redisDown) logger.event('redis.recovered');
+    redisDown = false;
+  });
+  // Not awaited beyond a short wait: Redis down at start is a degraded start, not a failed one.
+  const connected = redis.connect().catch(() => undefined);
+  await Promise.race([connected, new Promise((r) => setTimeout(r, 2000).unref())]);
+  return redis;
 }

@@ -332,3 +332,9 @@ test('a closed cache never fails a write: POST and PATCH run uncached and answer
     await closed.svc.close();
   }
 });
+
+test('with the cache off there is no Redis client: /readyz does not depend on Redis', async () => {
+  const r = await call(off.svc.url, 'GET', '/readyz');
+  expect(r.status).toBe(200);
+  expect(r.json).toEqual({ status: 'ok', checks: { database: 'ok', redis: 'disabled' } });
+});
