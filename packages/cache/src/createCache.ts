@@ -100,7 +100,8 @@ export type CacheOptions = {
 
 /** What one lookup produced; every caller of a shared flight counts it. */
 type Outcome = { value: unknown; result: Result; tier: Tier };
-type Flight = { promise: Promise<Outcome>; gen: number };
+/** `fail`: how a caller of a flight whose loader threw is counted (default a miss). */
+type Flight = { promise: Promise<Outcome>; gen: number; fail?: Result };
 type Resolved = {
   ttl: number;
   swr: number;
@@ -155,6 +156,14 @@ function positive(name: string, v: unknown, allowZero = false): number {
  * an integer"): rounded up, so a positive duration never becomes 0.
  */
 const wholeMs = (ms: number) => Math.ceil(ms);
+
+/**
+ * Longest duration the cache stores (≈ 35,700 years). Entry times are `now + ttl + window` and go
+ * to Redis as integer `PX`: beyond Redis' 64-bit limit (or once a Lua number prints as `1e+19`)
+ * every write fails (ERR not an integer / invalid expire time), so a huge TTL was never cached.
+ */
+const MAX_MS = 2 ** 50;
+const capMs = (ms: number) => Math.min(ms, MAX_MS);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
@@ -246,24 +255,24 @@ export class Cache {
       );
     }
     this.name = o.name;
-    this.#defaultTtl = positive('defaultTtl', o.defaultTtl);
+    this.#defaultTtl = capMs(positive('defaultTtl', o.defaultTtl));
     this.#jitter = o.jitter === undefined ? 0.1 : positive('jitter', o.jitter, true);
     if (this.#jitter > 1)
       throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: jitter must be within 0–1');
-    this.#swr = positive('staleWhileRevalidate', o.staleWhileRevalidate ?? 0, true);
-    this.#grace = positive('grace', o.grace ?? 0, true);
+    this.#swr = capMs(positive('staleWhileRevalidate', o.staleWhileRevalidate ?? 0, true));
+    this.#grace = capMs(positive('grace', o.grace ?? 0, true));
     this.#graceBackoff = positive('graceBackoff', o.graceBackoff ?? 5_000, true);
-    this.#negativeTtl = positive('negativeTtl', o.negativeTtl ?? 10_000);
+    this.#negativeTtl = capMs(positive('negativeTtl', o.negativeTtl ?? 10_000));
     this.#lockOn = o.lock !== false;
     const lock = o.lock === false ? {} : (o.lock ?? {});
-    this.#lockTtl = wholeMs(positive('lock.ttl', lock.ttl ?? 10_000));
+    this.#lockTtl = wholeMs(capMs(positive('lock.ttl', lock.ttl ?? 10_000)));
     this.#lockWait = positive('lock.wait', lock.wait ?? 2_000, true);
     this.#maxValue = positive('maxValueBytes', o.maxValueBytes ?? 1024 * 1024);
     this.#maxKey = positive('maxKeyLength', o.maxKeyLength ?? 200);
     if (this.#maxKey < 100)
       throw new CacheError('CACHE_CONFIG_INVALID', 'createCache: maxKeyLength must be ≥ 100');
-    this.#tombTtl = wholeMs(positive('tombstoneTtl', o.tombstoneTtl ?? 60_000));
-    this.#versionTtl = wholeMs(positive('versionTtl', o.versionTtl ?? 24 * 3600_000));
+    this.#tombTtl = wholeMs(capMs(positive('tombstoneTtl', o.tombstoneTtl ?? 60_000)));
+    this.#versionTtl = wholeMs(capMs(positive('versionTtl', o.versionTtl ?? 24 * 3600_000)));
     const timeoutMs = positive('commandTimeout', o.commandTimeout ?? 500);
     this.#serializer = o.serializer ?? jsonSerializer;
     this.#codec = this.#codecOf(this.#serializer);
@@ -319,7 +328,8 @@ export class Cache {
   getOrSet<T>(key: string, loader: Loader<T>, options?: GetOrSetOptions): Promise<T> {
     if (this.#closed) return Promise.reject(new CacheError('CACHE_CLOSED', `cache ${this.name} is closed`));
     if (typeof key !== 'string') return Promise.reject(this.#badKey(key));
-    const lk = key.length * 3 <= this.#maxKey ? key : limitKey(key, this.#maxKey);
+    // limitKey, not an inline length test: a short key in the shortened form must be hashed too.
+    const lk = limitKey(key, this.#maxKey);
     const l1 = this.#l1;
     if (l1 !== undefined) {
       const now = Date.now();
@@ -347,7 +357,15 @@ export class Cache {
       this.#flights.set(lk, f);
       f.promise = this.#fetch(key, lk, loader as Loader<unknown>, options as GetOrSetOptions, f);
     }
-    const out = await f.promise;
+    let out: Outcome;
+    try {
+      out = await f.promise;
+    } catch (err) {
+      // The loader threw and nothing stale could answer: this call still ran or joined a load.
+      this.#count(f.fail ?? 'miss', 'l2');
+      markSpan(false);
+      throw err;
+    }
     this.#count(out.result, out.tier);
     markSpan(out.result === 'hit' || out.result === 'stale');
     return out.value as T;
@@ -1081,6 +1099,7 @@ export class Cache {
           if (until !== undefined && now < until) return { value: d.value, result: 'stale', tier: 'l2' };
         }
       }
+      if (corrupt) flight.fail = 'error';
       const out = await this.#loadAndStore(key, lk, loader, options, flight, graced, gracedValue);
       return corrupt && out.result === 'miss' ? { ...out, result: 'error' } : out;
     } finally {
@@ -1270,6 +1289,7 @@ export class Cache {
       recordLoad(this.name, (performance.now() - started) / 1000, false);
       this.#n.loadErrors++;
       if (Date.now() < staleUntil) return { value: stale, result: 'stale', tier: graced ? 'l2' : 'l1' };
+      flight.fail = 'error';
       throw err;
     }
     recordLoad(this.name, (performance.now() - started) / 1000, true);
@@ -1480,7 +1500,8 @@ export class Cache {
 
   #resolve(options: WriteOptions | undefined, serializer: Serializer | undefined): Resolved {
     const s = serializer ?? this.#serializer;
-    const num = (v: unknown, d: number) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : d);
+    const num = (v: unknown, d: number) =>
+      typeof v === 'number' && Number.isFinite(v) && v >= 0 ? capMs(v) : d;
     const ttl = num(options?.ttl, this.#defaultTtl);
     return {
       ttl: ttl > 0 ? ttl : this.#defaultTtl,
@@ -1502,7 +1523,7 @@ export class Cache {
     let grace: number;
     const id = this.#newId();
     if (value === undefined) {
-      const ttl = typeof negativeTtl === 'number' && negativeTtl > 0 ? negativeTtl : this.#negativeTtl;
+      const ttl = typeof negativeTtl === 'number' && negativeTtl > 0 ? capMs(negativeTtl) : this.#negativeTtl;
       fresh = stale = grace = now + Math.max(1, Math.round(ttl));
     } else {
       const p = this.#payload(value, o.serializer);

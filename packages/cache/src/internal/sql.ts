@@ -81,8 +81,9 @@ export function normalizeSql(sql: string): string {
 }
 
 // Statements whose results must never be cached: writes, locks, and session changes.
+// `into`: SELECT … INTO creates a table (INSERT INTO and MERGE INTO are writes anyway).
 const UNCACHEABLE =
-  /\b(insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|do|lock|vacuum|analyze|refresh|listen|notify|set|reset|begin|commit|rollback|nextval|setval)\b|\bfor\s+(update|share|no\s+key\s+update|key\s+share)\b/;
+  /\b(insert|update|delete|merge|truncate|create|alter|drop|grant|revoke|copy|call|do|lock|into|vacuum|analyze|refresh|listen|notify|set|reset|begin|commit|rollback|nextval|setval)\b|\bfor\s+(update|share|no\s+key\s+update|key\s+share)\b/;
 
 /** True for a read-only SELECT/WITH/VALUES/TABLE statement (checked on the normalised text, literals excluded). */
 export function isCacheableSql(normalized: string): boolean {
