@@ -5,6 +5,7 @@
 // here: there is no Docker engine. See collector/README.md.)
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readConfig } from '@mem0-stack/otel';
 import { COLLECTOR_CONFIG, REPO_ROOT, runCommand, validateCollectorConfig } from '@mem0-stack/testkit';
 import { parse } from 'yaml';
 import { dashboardJson } from '../../collector/grafana/src/dashboardJson';
@@ -193,6 +194,25 @@ describe('Grafana dashboards and provisioning', () => {
         for (const t of panel.targets ?? []) expect(uids.has(t.datasource?.uid)).toBe(true);
       }
     }
+  });
+
+  it("$__rate_interval spans at least two of the services' metric exports (remote write, no scrape)", () => {
+    // The services' own metrics reach Prometheus once per OTEL_METRIC_EXPORT_INTERVAL (60 s by
+    // default), not every scrape_interval. Grafana's $__rate_interval is
+    // max($__interval + scrape, 4 × scrape) with scrape = the datasource's timeInterval (15 s when
+    // unset): a 60 s window holds one remote-written sample, so rate()/increase() return nothing.
+    const ds = yaml('grafana/provisioning/datasources/datasources.yaml');
+    const promDs = ds.datasources.find((d: { uid: string }) => d.uid === 'prometheus');
+    const toMs = (d: string) => {
+      const m = /^(\d+)(ms|s|m)$/.exec(d);
+      if (!m) throw new Error(`unparsed duration ${d}`);
+      return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as 'ms' | 's' | 'm'];
+    };
+    const scrapeMs = toMs(promDs.jsonData.timeInterval ?? '15s');
+    const interval = 5_000; // $__interval of a 1 h dashboard on a wide screen
+    const rateIntervalMs = Math.max(interval + scrapeMs, 4 * scrapeMs);
+    const exportMs = readConfig({}).config.metrics.exportIntervalMillis;
+    expect(rateIntervalMs).toBeGreaterThanOrEqual(2 * exportMs);
   });
 
   it('links the datasources: exemplars → Tempo, trace → Loki logs by trace_id, Loki trace_id label → Tempo', () => {
