@@ -105,8 +105,10 @@ export class LeanSpan implements Span, ReadableSpan {
   /** performance.now() at start, or NaN when the caller gave an explicit start time. */
   private readonly _perfStart: number;
   private readonly _startMs: number;
-  /** Milliseconds from start to end; -1 while the span runs. */
+  /** Milliseconds from start to end; -1 until end() has measured it. */
   private _durMs = -1;
+  /** Set once the processors' onEnding has run: the span no longer records. */
+  private _done = false;
   private _startTime: HrTime | undefined;
   private _endTime: HrTime | undefined;
   private _attributeCount = 0;
@@ -150,7 +152,7 @@ export class LeanSpan implements Span, ReadableSpan {
   }
 
   isRecording(): boolean {
-    return this._durMs < 0;
+    return !this._done;
   }
 
   setAttribute(key: string, value: AttributeValue | undefined): this {
@@ -164,7 +166,9 @@ export class LeanSpan implements Span, ReadableSpan {
       return this;
     }
     const attrs = this.attributes;
-    if (attrs[key] === undefined) {
+    // An own-property test, as the SDK: `attrs[key]` would find Object.prototype's members
+    // ('constructor', 'toString'…) and let such keys past the count limit.
+    if (!Object.hasOwn(attrs, key)) {
       if (this._attributeCount >= this._shared.limits.attributeCountLimit) {
         this._droppedAttributes++;
         return this;
@@ -272,7 +276,15 @@ export class LeanSpan implements Span, ReadableSpan {
     if (endTime === undefined && !Number.isNaN(this._perfStart)) dur = performance.now() - this._perfStart;
     else {
       dur = this._epochOf(endTime) - this._startMs;
-      if (isHrTime(endTime) && dur >= 0) this._endTime = endTime;
+      if (isHrTime(endTime)) {
+        // Compared as HrTime, as the SDK does: epoch milliseconds in a double are ~240 ns
+        // coarse, so an end a few ns before the start would pass a `dur >= 0` test.
+        const [s, n] = this.startTime;
+        if (endTime[0] > s || (endTime[0] === s && endTime[1] >= n)) {
+          this._endTime = endTime;
+          if (dur < 0) dur = 0;
+        } else dur = -1;
+      }
     }
     if (dur < 0) {
       diag.warn('Inconsistent start and end time, startTime > endTime. Setting span duration to 0ms.');
@@ -283,8 +295,11 @@ export class LeanSpan implements Span, ReadableSpan {
     if (this._droppedLinks > 0)
       diag.warn(`Dropped ${this._droppedLinks} links because linkCountLimit reached`);
     const p = this._shared.processor;
-    p.onEnding?.(this);
+    // End time and duration are readable from onEnding (the SDK sets them before calling it),
+    // while the span still records until onEnding returns.
     this._durMs = dur;
+    p.onEnding?.(this);
+    this._done = true;
     p.onEnd(this);
   }
 
@@ -313,7 +328,7 @@ export class LeanSpan implements Span, ReadableSpan {
   }
 
   get ended(): boolean {
-    return this._durMs >= 0;
+    return this._done;
   }
 
   get droppedAttributesCount(): number {
@@ -329,7 +344,7 @@ export class LeanSpan implements Span, ReadableSpan {
   }
 
   private _ended(): boolean {
-    if (this._durMs < 0) return false;
+    if (!this._done) return false;
     const { traceId, spanId } = this._ctx;
     diag.warn(
       `Cannot execute the operation on ended Span {traceId: ${traceId}, spanId: ${spanId}}`,

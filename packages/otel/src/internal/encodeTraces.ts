@@ -45,6 +45,15 @@ function writeHex(hex: string): void {
   pos = wire.writeHex(buf, pos, hex);
 }
 
+/** A bytes field holding the bytes of a hex id, whatever its length. */
+function writeId(tag: number, hex: string): void {
+  const n = hex.length >> 1;
+  ensure(n + 6);
+  buf[pos++] = tag;
+  writeVarint(n);
+  writeHex(hex);
+}
+
 function writeFixed64Time(t: HrTime): void {
   pos = wire.writeFixed64Time(buf, pos, t);
 }
@@ -185,13 +194,11 @@ function writeSpan(span: ReadableSpan): void {
   writeVarint(span.droppedEventsCount);
   for (const l of span.links) {
     const la = open(0x6a);
-    ensure(40);
-    buf[pos++] = 0x0a;
-    buf[pos++] = 16;
-    writeHex(l.context.traceId);
-    buf[pos++] = 0x12;
-    buf[pos++] = 8;
-    writeHex(l.context.spanId);
+    // A link's context is the caller's, unchecked by the API and the SDK: its ids are written
+    // with their own length (as upstream does), so a malformed one cannot shift the fields
+    // after it and corrupt the whole request.
+    writeId(0x0a, l.context.traceId);
+    writeId(0x12, l.context.spanId);
     const ts = l.context.traceState?.serialize();
     if (ts) {
       const n = strSize(ts);
