@@ -145,6 +145,10 @@ export class RecordFormat {
     const level = String(info[LEVEL] ?? info.level ?? 'info');
     s.includeStack = this.o.debugEnabled();
     const attrs: Record<string | symbol, unknown> | undefined = this.o.attributes() ? {} : undefined;
+    // winston hands over the caller's object as is (logger.info({ message }), logger.log(info)):
+    // the OTel record of an earlier pass over the same object must not be sent for this one.
+    if (info[OTEL_API_RECORD] !== undefined) info[OTEL_API_RECORD] = undefined;
+    if (info[OTEL_RECORD] !== undefined) info[OTEL_RECORD] = undefined;
 
     let error: Error | undefined;
     let rawMessage: unknown = info.message;

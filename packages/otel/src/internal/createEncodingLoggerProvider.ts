@@ -1,5 +1,6 @@
 import { context, diag, isSpanContextValid, type SpanContext, trace } from '@opentelemetry/api';
 import {
+  type AnyValue,
   createNoopLogger,
   type Logger,
   type LoggerOptions,
@@ -114,17 +115,17 @@ export function createEncodingLoggerProvider(opts: {
         return createNoopLogger();
       }
       if (!name) diag.warn('Logger requested without instrumentation scope name.');
-      const key = scopeKey(name, version, options);
-      let logger = key === undefined ? undefined : loggers.get(key);
+      const scope: LogScope = {
+        name: name || 'unknown',
+        version,
+        schemaUrl: options?.schemaUrl,
+        ...limitScopeAttributes(options?.attributes, limits),
+      };
+      const key = scopeKey(scope);
+      let logger = loggers.get(key);
       if (!logger) {
-        const scope: LogScope = {
-          name: name || 'unknown',
-          version,
-          schemaUrl: options?.schemaUrl,
-          ...limitScopeAttributes(options?.attributes, limits),
-        };
         logger = createLogger(scope);
-        if (key !== undefined) loggers.set(key, logger);
+        loggers.set(key, logger);
       }
       return logger;
     },
@@ -137,15 +138,44 @@ export function createEncodingLoggerProvider(opts: {
   };
 }
 
-/** One logger per distinct scope, as the SDK; undefined when the attributes cannot be keyed (not cached then). */
-function scopeKey(
-  name: string,
-  version: string | undefined,
-  options: LoggerOptions | undefined,
-): string | undefined {
-  try {
-    return JSON.stringify([name, version ?? '', options?.schemaUrl ?? '', options?.attributes ?? null]);
-  } catch {
-    return undefined;
+/**
+ * One logger per distinct scope, keyed as the SDK's getInstrumentationScopeKey: on the scope
+ * as kept (valid, limited attributes), values tagged by type and map keys sorted, so that
+ * NaN, null and Infinity (or {} and { k: undefined }) are different scopes and a reordered
+ * attribute map is the same one.
+ */
+function scopeKey(scope: LogScope): string {
+  const extra = scope as { attributes?: AnyValue; droppedAttributesCount?: number };
+  return JSON.stringify([
+    scope.name,
+    scope.version || '',
+    scope.schemaUrl || '',
+    normalizeAnyValue(extra.attributes),
+    extra.droppedAttributesCount ?? 0,
+  ]);
+}
+
+function normalizeAnyValue(value: AnyValue): unknown {
+  if (value === undefined) return ['u', null];
+  if (value === null) return ['n', null];
+  switch (typeof value) {
+    case 'string':
+      return ['s', value];
+    case 'boolean':
+      return ['b', value];
+    case 'number':
+      if (Number.isNaN(value)) return ['nan', null];
+      if (value === Number.POSITIVE_INFINITY) return ['inf', null];
+      if (value === Number.NEGATIVE_INFINITY) return ['-inf', null];
+      if (Object.is(value, -0)) return ['n0', null];
+      return ['d', value];
   }
+  if (value instanceof Uint8Array) return ['bytes', Array.from(value)];
+  if (Array.isArray(value)) return ['arr', value.map(normalizeAnyValue)];
+  return [
+    'map',
+    Object.entries(value)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => [k, normalizeAnyValue(v as AnyValue)]),
+  ];
 }

@@ -95,7 +95,7 @@ function withinLimits(attrs: LogAttributes, limits: LogRecordLimits): boolean {
         break;
       case 'object':
         if (v === null || v instanceof Uint8Array) break;
-        if (!isLogAttributeValue(v) || hasLongString(v, limits.attributeValueLengthLimit)) return false;
+        if (!isLogAttributeValue(v) || needsCopy(v, limits.attributeValueLengthLimit)) return false;
         break;
       default:
         return false;
@@ -104,13 +104,21 @@ function withinLimits(attrs: LogAttributes, limits: LogRecordLimits): boolean {
   return true;
 }
 
-/** Any string longer than `limit` inside an (already validated, so acyclic) value. */
-function hasLongString(v: unknown, limit: number): boolean {
+/**
+ * Whether the SDK's copy (truncateToSize) of an (already validated, so acyclic) value differs
+ * from it: a string longer than `limit`, or a map with a `__proto__` key (the copy assigns it,
+ * which sets the prototype instead of keeping the key), at any depth.
+ */
+function needsCopy(v: unknown, limit: number): boolean {
   if (typeof v === 'string') return v.length > limit;
   if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
-  if (Array.isArray(v)) return v.some((item) => hasLongString(item, limit));
+  if (Array.isArray(v)) return v.some((item) => needsCopy(item, limit));
   for (const key in v)
-    if (Object.hasOwn(v, key) && hasLongString((v as Record<string, unknown>)[key], limit)) return true;
+    if (
+      Object.hasOwn(v, key) &&
+      (key === '__proto__' || needsCopy((v as Record<string, unknown>)[key], limit))
+    )
+      return true;
   return false;
 }
 
