@@ -157,6 +157,13 @@ export function createAlertEvaluator(
   });
   const allSeries = [...seriesByKey.values()];
   const maxWindow = Math.max(...set.rules.map((r) => r.window));
+  // Records are bucketed at the gcd of the step and every window, so a window that is not a
+  // multiple of the step (5m windows every 2m) starts on a bucket boundary and is summed whole.
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  const whole = [step, ...set.rules.map((r) => r.window)].every(Number.isInteger);
+  const fine = whole ? set.rules.reduce((g, r) => gcd(g, r.window), step) : step;
+  // Bounded: a window of 60001 ms would otherwise make 1 ms buckets.
+  const bucketMs = maxWindow / fine <= 10_000 ? fine : step;
   let next = Number.NaN; // the next window end to evaluate
   let lastData = Number.NaN;
   let maxTs = Number.NEGATIVE_INFINITY;
@@ -329,7 +336,7 @@ export function createAlertEvaluator(
       else if (ts >= next) advance(ts);
       if (ts > maxTs) maxTs = ts;
       lastData = ts;
-      const start = Math.floor(ts / step) * step;
+      const start = Math.floor(ts / bucketMs) * bucketMs;
       if (start < next - maxWindow - step) {
         late++;
         return;

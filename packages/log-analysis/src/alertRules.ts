@@ -132,7 +132,9 @@ function parseExpr(source: string, where: string, expr: unknown) {
       `${where}.expr: unknown metric "${metric}" (known: ${Object.keys(ALERT_METRICS).join(', ')})`,
     );
   }
-  const threshold = m[4] === '%' ? Number(m[3]) / 100 : Number(m[3]);
+  // `1.1%` is read as the decimal 1.1e-2, not 1.1 / 100 (= 0.011000000000000001), so a ratio
+  // equal to the threshold (11/1000) compares as equal.
+  const threshold = m[4] === '%' ? Number(`${m[3]}e-2`) : Number(m[3]);
   return { metric, op: m[2] as AlertOp, threshold };
 }
 

@@ -22,17 +22,24 @@ export async function getJson(
     target.password = '';
   }
   const timeout = AbortSignal.timeout(timeoutMs);
-  let res: Response;
-  try {
-    res = await fetch(target, { headers: h, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
-  } catch (e) {
+  const unreachable = (e: unknown) => {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const why = timeout.aborted
       ? `no answer within ${timeoutMs} ms`
       : (cause?.code ?? cause?.message ?? (e as Error).message);
-    throw new LogAnalysisError('SOURCE', `cannot reach ${service} at ${target.origin}: ${why}`, { cause: e });
+    return new LogAnalysisError('SOURCE', `cannot reach ${service} at ${target.origin}: ${why}`, {
+      cause: e,
+    });
+  };
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(target, { headers: h, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    // The body can fail too (connection reset, timeout while it streams): same failure, exit 3.
+    text = await res.text();
+  } catch (e) {
+    throw unreachable(e);
   }
-  const text = await res.text();
   if (res.status === 404) return { status: 404, body: undefined };
   if (res.status === 400) {
     throw new LogAnalysisError('USAGE', `${service} rejected the request: ${text.trim().slice(0, 300)}`);

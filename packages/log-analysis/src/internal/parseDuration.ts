@@ -1,3 +1,5 @@
+import { parseIsoUtc } from './readEvent';
+
 const UNITS: Record<string, number> = {
   ms: 1,
   s: 1000,
@@ -37,7 +39,7 @@ export function parseTimePoint(text: string, now: number): number | undefined {
   if (/^\d{12,}$/.test(text)) return Number(text);
   // ISO-8601 only: Date.parse's fallback reads "5" as 2001-05-01 and "90" as 1990.
   if (!/^\d{4}-\d{2}-\d{2}/.test(text.trim())) return undefined;
-  const t = Date.parse(text);
+  const t = parseIsoUtc(text.trim());
   return Number.isNaN(t) ? undefined : t;
 }
 

@@ -83,10 +83,21 @@ export function parseTimestamp(v: unknown): number {
     }
     const c = v.charCodeAt(0);
     if (c >= 48 && c <= 57 && v.length >= 10 && /^\d+(\.\d+)?$/.test(v)) return fromEpoch(Number(v));
-    return Date.parse(v);
+    return parseIsoUtc(v);
   }
   if (typeof v === 'number') return fromEpoch(v);
   return Number.NaN;
+}
+
+const ZONELESS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+/**
+ * Date.parse, except that a date-time without a zone is UTC (as a date alone already is), not
+ * the zone of the machine running the analysis: results are printed in UTC and must not
+ * depend on where they are computed.
+ */
+export function parseIsoUtc(v: string): number {
+  return Date.parse(ZONELESS.test(v) ? `${v}Z` : v);
 }
 
 /** Largest |epoch ms| a Date can hold; beyond it toISOString() throws. */

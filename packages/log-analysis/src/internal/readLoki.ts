@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogAnalysisError } from '../LogAnalysisError';
+import { DEFAULT_FIELDS } from './fields';
 import { getJson } from './httpJson';
 import type { InputStats, RecordSink } from './readInputs';
 
@@ -16,6 +17,8 @@ export type LokiOptions = {
   headers: Record<string, string>;
   timeoutMs: number;
 };
+
+const TIMESTAMP_KEYS = DEFAULT_FIELDS.timestamp;
 
 type Entry = {
   ts: bigint;
@@ -56,7 +59,8 @@ function toRecord(e: Entry): Record<string, unknown> | undefined {
         const rec = v as Record<string, unknown>;
         for (const [k, val] of Object.entries(e.labels)) if (!(k in rec)) rec[k] = val;
         if (e.meta) for (const [k, val] of Object.entries(e.meta)) if (!(k in rec)) rec[k] = val;
-        if (rec.timestamp === undefined) rec.timestamp = e.ts.toString();
+        // Loki's timestamp only fills in for a line without its own (`time` of pino, `@timestamp`…).
+        if (!TIMESTAMP_KEYS.some((k) => rec[k] !== undefined)) rec.timestamp = e.ts.toString();
         return rec;
       }
     } catch {
