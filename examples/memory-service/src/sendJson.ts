@@ -21,19 +21,30 @@ export type SendOptions = {
 const COMPRESSED_MAX_BYTES = 16 * 1024 * 1024;
 const compressed = new Map<string, Buffer>();
 let compressedBytes = 0;
+// Compressions running now, by key: a burst of identical requests waits for one of them instead
+// of compressing the same bytes again (and storing, and counting, the same entry many times).
+const compressing = new Map<string, Promise<Buffer>>();
 
 async function compress(json: Buffer, enc: 'br' | 'gzip', etag: string | undefined): Promise<Buffer> {
   const key = etag && `${enc}:${etag}`;
-  if (key) {
-    const hit = compressed.get(key);
-    if (hit) {
-      compressed.delete(key);
-      compressed.set(key, hit);
-      return hit;
-    }
+  if (!key) return enc === 'br' ? brotli(json, BROTLI_OPTS) : gz(json);
+  const hit = compressed.get(key);
+  if (hit) {
+    compressed.delete(key);
+    compressed.set(key, hit);
+    return hit;
   }
-  const out = enc === 'br' ? await brotli(json, BROTLI_OPTS) : await gz(json);
-  if (key && out.length < COMPRESSED_MAX_BYTES / 16) {
+  const running = compressing.get(key);
+  if (running) return running;
+  const work = enc === 'br' ? brotli(json, BROTLI_OPTS) : gz(json);
+  compressing.set(key, work);
+  let out: Buffer;
+  try {
+    out = await work;
+  } finally {
+    compressing.delete(key);
+  }
+  if (out.length < COMPRESSED_MAX_BYTES / 16 && !compressed.has(key)) {
     compressed.set(key, out);
     compressedBytes += out.length;
     for (const [k, v] of compressed) {
@@ -108,9 +119,13 @@ export async function sendJson(
   if (enc) {
     const out = await compress(json, enc, tag);
     res.setHeader('content-encoding', enc);
+    res.setHeader('content-length', out.length);
     res.end(out);
     return;
   }
+  // Explicit: node leaves Content-Length out of a HEAD answer when it only sees the body in end(),
+  // and a HEAD must carry the header fields its GET would (RFC 9110 §9.3.2).
+  res.setHeader('content-length', json.length);
   res.end(json);
 }
 
