@@ -98,10 +98,10 @@ export function createTraceCollector(id: string, options: { limit?: number } = {
 
     result(spans, tempo = null) {
       const sorted = [...matched].sort((a, b) => (a.ts || 0) - (b.ts || 0));
-      const spanStart =
-        spans && spans.length > 0
-          ? Math.min(...spans.map((s) => s.start).filter(Number.isFinite))
-          : Number.NaN;
+      // A loop, not Math.min(...spans): spreading a Tempo trace of 100k+ spans overflows the stack.
+      let spanStart = Number.NaN;
+      for (const s of spans ?? [])
+        if (Number.isFinite(s.start) && !(s.start >= spanStart)) spanStart = s.start;
       const firstLog = sorted.find((e) => Number.isFinite(e.ts))?.ts ?? Number.NaN;
       const origin = Number.isFinite(spanStart)
         ? Math.min(spanStart, Number.isFinite(firstLog) ? firstLog : spanStart)

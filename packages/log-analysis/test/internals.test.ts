@@ -344,6 +344,24 @@ describe('expandGlob', () => {
 });
 
 describe('trace tree', () => {
+  it('a Tempo trace of 150k spans is laid out (its start found without spreading the spans into Math.min)', () => {
+    const spans = Array.from({ length: 150_000 }, (_, i) => ({
+      traceId: 't',
+      spanId: `s${i}`,
+      parentSpanId: i === 0 ? undefined : 's0',
+      name: `op${i}`,
+      kind: 'internal',
+      service: 's',
+      start: 1_714_521_600_000 + (150_000 - i),
+      end: 1_714_521_600_000 + 200_000,
+      status: 'unset' as const,
+      statusMessage: undefined,
+      attributes: {},
+    }));
+    const tl = createTraceCollector('t').result(spans);
+    expect(tl.start).toBe(new Date(1_714_521_600_001).toISOString());
+  });
+
   it('keeps spans whose parents form a cycle instead of dropping them', () => {
     const span = (spanId: string, parentSpanId: string | undefined, start: number) => ({
       traceId: 't',
