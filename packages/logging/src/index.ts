@@ -6,7 +6,7 @@ export { createLogger } from './createLogger';
 export { getLogger, setDefaultLogger } from './getLogger';
 export type { ServiceInfo } from './internal/resolveService';
 export type { RedactOptions } from './internal/sanitize';
-export { DEFAULT_REDACT_KEYS } from './internal/sanitize';
+export { DEFAULT_REDACT_KEYS, isSensitiveKey } from './internal/sanitize';
 export type { Destination } from './internal/stdoutTransport';
 export type { RequestHandler, RequestLike, RequestLoggerOptions } from './requestLogger';
 export { requestLogger, templatePath, wrapHttpHandler } from './requestLogger';

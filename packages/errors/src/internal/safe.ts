@@ -1,4 +1,4 @@
-import { isSensitiveKey } from './redact';
+import { isSensitiveKey } from '@mem0-stack/logging';
 
 // Property access on thrown values must never throw: a thrown value can be a Proxy, an object
 // with throwing getters, a revoked proxy or a symbol. Everything here swallows and degrades.

@@ -50,6 +50,28 @@ export type SanitizeOptions = {
 
 const normaliseKey = (key: string) => key.toLowerCase().replace(/[-_.\s]/g, '');
 
+/**
+ * The redaction rule for one field name against normalised patterns: long, unambiguous words
+ * match anywhere (passwordHash); short ones only as a suffix (accessToken yes, tokenCount no).
+ */
+function matchesPattern(key: string, patterns: readonly string[]): boolean {
+  const k = normaliseKey(key);
+  for (const p of patterns) if (k.endsWith(p) || (p.length >= 6 && k.includes(p))) return true;
+  return false;
+}
+
+let defaultPatterns: string[] | undefined;
+
+/**
+ * Whether the logger's default redaction (DEFAULT_REDACT_KEYS) censors the value under `key`:
+ * for code that serialises objects outside the logger (error descriptions, span attributes).
+ * @example isSensitiveKey('db_password') // true; isSensitiveKey('tokenCount') // false
+ */
+export function isSensitiveKey(key: string): boolean {
+  defaultPatterns ??= DEFAULT_REDACT_KEYS.map(normaliseKey);
+  return matchesPattern(key, defaultPatterns);
+}
+
 // One cheap test decides whether a string needs the (rarer, costlier) scrubbing replacements.
 const SUSPECT =
   /:\/\/[^\s/@]*:[^\s@]*@|\b(?:bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}|eyJ[A-Za-z0-9_-]{5,}\.|(?:password|passwd|pwd|secret|token|api[_-]?key|apikey)=[^\s&;]/i;
@@ -110,18 +132,7 @@ export class Sanitizer {
   isSensitiveKey(key: string): boolean {
     let hit = this.sensitive.get(key);
     if (hit !== undefined) return hit;
-    hit = false;
-    if (this.patterns.length > 0) {
-      const k = normaliseKey(key);
-      for (const p of this.patterns) {
-        // Long, unambiguous words match anywhere (passwordHash); short ones only as a suffix
-        // (accessToken yes, tokenCount no).
-        if (k.endsWith(p) || (p.length >= 6 && k.includes(p))) {
-          hit = true;
-          break;
-        }
-      }
-    }
+    hit = this.patterns.length > 0 && matchesPattern(key, this.patterns);
     if (this.sensitive.size < KEY_CACHE_LIMIT && key.length <= KEY_CACHE_MAX_LENGTH)
       this.sensitive.set(key, hit);
     return hit;
